@@ -1,0 +1,44 @@
+# make serve: install everything, build the default index from seeds/, serve on 127.0.0.1:8000
+# make test:  install everything and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: install serve test index bench lint clean
+
+install: $(STAMP)
+
+# torch first and alone: the pinned CPU build; anything unpinned would pull a CUDA build.
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+index: install
+	$(BIN)/newsdesk ingest seeds --index default
+
+serve: index
+	$(BIN)/uvicorn api.main:create_app --factory --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+lint: install
+	$(BIN)/ruff check rag api eval tests bench
+	$(BIN)/ruff format --check rag api eval tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,188 @@
+"""The `newsdesk` command line: ingest, search and manage indexes.
+
+Every domain error ends the command with exit code 2 and one line on stderr:
+`error: <ErrorName>: <message>`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from rag.errors import InvalidDate, NewsdeskError
+
+# Models come from packages; never wait on a hub that is not there.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+index_app = typer.Typer(no_args_is_help=True, help="Inspect and change indexes.")
+app.add_typer(index_app, name="index")
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+IndexOpt = Annotated[
+    str, typer.Option("--index", "-i", help="Index name under indexes/, or a path.")
+]
+
+
+def _desk() -> Any:
+    from rag.config import Settings
+    from rag.desk import Desk
+
+    return Desk(Settings())
+
+
+def domain_errors(command: Any) -> Any:
+    """Render our errors as one readable line and a non-zero exit, never a traceback."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except NewsdeskError as exc:
+            print(f"error: {exc.name}: {exc.message}", file=sys.stderr)
+            raise typer.Exit(2) from None
+
+    return run
+
+
+@app.command("ingest")
+@domain_errors
+def ingest_command(
+    paths: Annotated[list[Path], typer.Argument(help="JSONL files, .txt/.md files or folders.")],
+    index: IndexOpt = "default",
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Add or update articles; unchanged ones cost nothing."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from rag.articles import load_articles
+
+    desk = _desk()
+    articles = load_articles(paths, desk.settings.max_article_chars)
+    with Progress(
+        TextColumn("embedding chunks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=json_out or not err.is_terminal,
+    ) as bar:
+        task = bar.add_task("ingest", total=None, rate="")
+
+        def progress(done: int, total: int) -> None:
+            elapsed = bar.tasks[task].elapsed or 0.0
+            rate = f"{done / elapsed:.1f} chunks/s" if elapsed > 0 and done else ""
+            bar.update(task, completed=done, total=total, rate=rate)
+
+        report = desk.ingest_articles(articles, index, progress)
+    if json_out:
+        print(json.dumps(report.to_json()))
+        return
+    out.print(
+        f"{index}: {report.added} added, {report.updated} updated, {report.unchanged} unchanged; "
+        f"{report.chunks_written} chunks written ({report.chunks_embedded} embedded, "
+        f"{report.chunks_reused} reused), {report.stale_deleted} stale removed "
+        f"in {report.seconds:.1f}s"
+    )
+
+
+def _epoch(value: str | None, flag: str) -> int | None:
+    from rag.articles import parse_date
+
+    if value is None:
+        return None
+    try:
+        return parse_date(value, flag)
+    except InvalidDate:
+        raise InvalidDate(f"{flag} {value!r} is not an ISO 8601 date") from None
+
+
+@app.command("search")
+@domain_errors
+def search_command(
+    question: Annotated[str, typer.Argument(help="What to look for, in plain language.")],
+    index: IndexOpt = "default",
+    k: Annotated[int, typer.Option("-k", help="How many hits.", min=1, max=100)] = 10,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only this outlet (repeatable).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Published on or after (ISO date).")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before (ISO date).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print hits as JSON.")] = False,
+) -> None:
+    """Ranked passages with their sentences, offsets and article metadata."""
+    from rag.types import Filters
+
+    filters = Filters(tuple(source or ()), _epoch(since, "--since"), _epoch(until, "--until"))
+    hits = _desk().search(question, k, filters, index)
+    if json_out:
+        print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        out.print("no hits")
+    for rank, hit in enumerate(hits, start=1):
+        when = (
+            datetime.fromtimestamp(hit.published_at, UTC).date().isoformat()
+            if hit.published_at
+            else "undated"
+        )
+        out.print(
+            f"[bold]{rank}. {hit.title}[/bold]  [dim]{hit.source or 'unknown outlet'} · {when} · "
+            f"score {hit.score:.4f} · {hit.article_id}[/dim]"
+        )
+        for s in hit.sentences:
+            out.print(
+                f"   [cyan]{s.id}[/cyan] [{s.char_start}:{s.char_end}] {s.text}", highlight=False
+            )
+
+
+@index_app.command("stats")
+@domain_errors
+def stats_command(name: Annotated[str, typer.Argument(help="Index name or path.")]) -> None:
+    """Articles, chunks and how the index was built."""
+    print(json.dumps(_desk().index(name).stats(), indent=2))
+
+
+@index_app.command("delete")
+@domain_errors
+def delete_command(
+    name: Annotated[str, typer.Argument(help="Index name or path.")],
+    article_id: Annotated[str, typer.Argument(help="The article to remove.")],
+) -> None:
+    """Remove one article and all its chunks."""
+    _desk().delete_article(article_id, name)
+    out.print(f"deleted {article_id} from {name}")
+
+
+@index_app.command("drop")
+@domain_errors
+def drop_command(
+    name: Annotated[str, typer.Argument(help="Index name or path.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Delete a whole index (to rebuild it with another embedder or chunker)."""
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete the whole index {name}?"):
+        raise typer.Exit(1)
+    _desk().drop(name)
+    out.print(f"dropped {name}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,88 @@
+"""The front door of the library: one `Desk` per process holds the embedder and open indexes.
+
+The CLI, the HTTP app and the evaluation runner all go through a Desk, so they run the same
+code path. Building one is cheap; the embedder loads on first use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.articles import load_articles
+from rag.config import Settings
+from rag.embedding import Embedder, create_embedder, embedder_class
+from rag.index import Index, drop_index
+from rag.ingest import IngestReport, Progress, ingest
+from rag.retrieve import Retriever
+from rag.types import Article, Filters, Hit
+
+
+class Desk:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._retrievers: dict[str, Retriever] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = create_embedder(
+                    self.settings.embedder,
+                    batch_size=self.settings.embed_batch_size,
+                    threads=self.settings.embed_threads,
+                )
+            return self._embedder
+
+    def _key(self, name: str | None) -> str:
+        return name or self.settings.default_index
+
+    def retriever(self, name: str | None = None, create: bool = False) -> Retriever:
+        key = self._key(name)
+        with self._lock:
+            if key not in self._retrievers:
+                # Open (and so check) the index before paying for the model.
+                spec = self._embedder or embedder_class(self.settings.embedder)
+                index = Index.open(self.settings, key, spec.name, spec.dim, create=create)
+                self._retrievers[key] = Retriever(index, self.embedder, self.settings)
+            return self._retrievers[key]
+
+    def index(self, name: str | None = None) -> Index:
+        return self.retriever(name).index
+
+    def ingest_articles(
+        self, articles: Sequence[Article], name: str | None = None, progress: Progress | None = None
+    ) -> IngestReport:
+        # Validation happened before this point, so an index is created only for good input.
+        retriever = self.retriever(name, create=True)
+        with self._lock:
+            return ingest(articles, retriever.index, self.embedder, self.settings, progress)
+
+    def ingest_paths(
+        self, paths: Sequence[Path], name: str | None = None, progress: Progress | None = None
+    ) -> IngestReport:
+        articles = load_articles(paths, self.settings.max_article_chars)
+        return self.ingest_articles(articles, name, progress)
+
+    def search(
+        self,
+        question: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        index: str | None = None,
+    ) -> list[Hit]:
+        return self.retriever(index).search(question, k, filters)
+
+    def delete_article(self, article_id: str, index: str | None = None) -> None:
+        retriever = self.retriever(index)
+        with self._lock:
+            retriever.index.delete_article(article_id)
+            retriever.index.bump_generation()
+
+    def drop(self, name: str) -> None:
+        with self._lock:
+            self._retrievers.pop(name, None)
+            drop_index(self.settings, name)

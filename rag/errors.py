@@ -1,0 +1,123 @@
+"""Domain errors: each has a stable name (the class name) and an HTTP status.
+
+The API renders every one of them as `{"error": name, "message": ...}`; the CLI prints
+`error: <name>: <message>` on one line and exits non-zero. Finding no evidence is not an error.
+"""
+
+from __future__ import annotations
+
+
+class NewsdeskError(Exception):
+    """Base of every error a user can cause or meet; never raised itself."""
+
+    status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+
+# --- articles in -----------------------------------------------------------------------------
+class InvalidArticle(NewsdeskError):
+    """An article that cannot be ingested: missing title, empty body, bad field."""
+
+    status = 422
+
+
+class EmptyBody(InvalidArticle):
+    pass
+
+
+class MissingTitle(InvalidArticle):
+    pass
+
+
+class InvalidDate(InvalidArticle):
+    pass
+
+
+class ArticleTooLarge(InvalidArticle):
+    status = 413
+
+
+class InvalidEncoding(InvalidArticle):
+    pass
+
+
+class MalformedInput(InvalidArticle):
+    """A file that is not in any format we read (bad JSON line, bad front matter)."""
+
+
+class DuplicateArticleId(InvalidArticle):
+    status = 409
+
+
+# --- indexes ---------------------------------------------------------------------------------
+class UnknownIndex(NewsdeskError):
+    status = 404
+
+
+class CorruptIndex(NewsdeskError):
+    status = 500
+
+
+class EmbedderMismatch(NewsdeskError):
+    status = 409
+
+
+class UnknownArticle(NewsdeskError):
+    status = 404
+
+
+class IndexUnavailable(NewsdeskError):
+    """A Chroma server that does not answer."""
+
+    status = 503
+
+
+# --- settings and registries -----------------------------------------------------------------
+class UnknownBackend(NewsdeskError):
+    status = 400
+
+
+# --- questions and answers -------------------------------------------------------------------
+class InvalidQuestion(NewsdeskError):
+    status = 422
+
+
+class EmptyQuestion(InvalidQuestion):
+    pass
+
+
+class QuestionTooLong(InvalidQuestion):
+    status = 413
+
+
+class UnsupportedLanguage(InvalidQuestion):
+    pass
+
+
+class GeneratorUnavailable(NewsdeskError):
+    """The LLM backend is down, refused us, or returned garbage."""
+
+    status = 503
+
+
+class GeneratorTimeout(GeneratorUnavailable):
+    status = 504
+
+
+class GeneratorBusy(NewsdeskError):
+    """Every generator slot is taken and the queue is full: retry later."""
+
+    status = 503
+
+
+class ModelFileError(NewsdeskError):
+    """A model file that is missing, incomplete or fails its checksum."""
+
+    status = 500

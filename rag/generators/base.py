@@ -1,0 +1,36 @@
+"""The generator contract: one required method, `stream`, plus capability attributes.
+
+A generator turns chat messages into text, streamed as deltas. Backends register by name in
+`rag.generators.registry`; the answer pipeline never knows which one it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
+
+
+@dataclass
+class GenerationRequest:
+    messages: list[Message]
+    json_schema: dict[str, Any] | None = None  # constrain output where the backend can
+    max_tokens: int = 256
+    temperature: float = 0.0
+    timeout_s: float = 120.0  # whole request; a backend that exceeds it raises GeneratorTimeout
+    stop: list[str] = field(default_factory=list)
+
+
+class Generator(Protocol):
+    name: str  # registry name, e.g. "llamacpp"
+    model_id: str  # what produced the text, e.g. "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    supports_json_schema: bool
+    uses_llm: bool  # False for the extractive backend
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        """Yield text deltas. Raise GeneratorUnavailable / GeneratorTimeout, never hang."""
+        ...
+
+    def close(self) -> None: ...

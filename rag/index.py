@@ -1,0 +1,385 @@
+"""A Newsdesk index in Chroma: the only module that speaks Chroma.
+
+An index is two collections: `chunks` (one record a chunk: our embedding, the chunk's text,
+its article's metadata and its sentence spans) and `articles` (one record an article: the body
+and metadata, plus the content hash that marks it complete). Embedded, an index is the folder
+`indexes/<name>/`; against a Chroma server (settings.chroma_host), it is the pair of collections
+`<name>.chunks` and `<name>.articles` on that server.
+
+The chunks collection records which embedder, dimension and chunker built it; opening it with
+another embedder fails with the command that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.chunking import CHUNKER_VERSION, embed_text
+from rag.config import Settings
+from rag.errors import (
+    CorruptIndex,
+    EmbedderMismatch,
+    IndexUnavailable,
+    UnknownArticle,
+    UnknownIndex,
+)
+from rag.types import Article, Filters
+
+INDEX_FORMAT = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+# Chroma needs an embedding on every record; article records are looked up by id only.
+_NO_VECTOR = [1.0]
+
+
+@dataclass
+class ChunkRecord:
+    id: str
+    text: str
+    meta: dict[str, Any]
+    similarity: float | None = None  # cosine similarity to the query, for dense results
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Body offsets of the chunk's sentences."""
+        return [tuple(pair) for pair in json.loads(self.meta["spans"])]  # type: ignore[misc]
+
+
+def _where(filters: Filters | None) -> dict[str, Any] | None:
+    if not filters:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    if filters.published_after is not None:
+        clauses.append({"published_at": {"$gte": filters.published_after}})
+    if filters.published_before is not None:
+        clauses.append({"published_at": {"$lte": filters.published_before}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _article_from(record_id: str, body: str, meta: dict[str, Any]) -> Article:
+    return Article(
+        id=record_id,
+        title=meta["title"],
+        body=body,
+        source=meta.get("source"),
+        url=meta.get("url"),
+        published_at=meta.get("published_at"),
+        author=meta.get("author"),
+        category=meta.get("category"),
+    )
+
+
+class Index:
+    """Open with `Index.open`; every method returns our own types, never Chroma's dicts."""
+
+    def __init__(self, name: str, location: str, client: Any, chunks: Any, articles: Any):
+        self.name = name
+        self.location = location
+        self._client = client
+        self._chunks = chunks
+        self._articles = articles
+
+    # --- opening -----------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, settings: Settings, name_or_path: str, embedder_name: str, dim: int, create: bool
+    ) -> Index:
+        """Open an index; with `create`, make it if it does not exist yet."""
+        name, location, client = _connect(settings, name_or_path, create)
+        prefix = "" if settings.chroma_host is None else f"{name}."
+        expected = {
+            "embedder": embedder_name,
+            "dim": dim,
+            "chunker_version": CHUNKER_VERSION,
+            "format": INDEX_FORMAT,
+        }
+        try:
+            if create:
+                chunks = client.get_or_create_collection(
+                    f"{prefix}chunks",
+                    metadata=expected,
+                    embedding_function=None,
+                    configuration={"hnsw": {"space": "cosine"}},
+                )
+                articles = client.get_or_create_collection(
+                    f"{prefix}articles", embedding_function=None
+                )
+            else:
+                chunks = client.get_collection(f"{prefix}chunks", embedding_function=None)
+                articles = client.get_collection(f"{prefix}articles", embedding_function=None)
+        except Exception as exc:
+            if type(exc).__name__ == "NotFoundError":
+                if settings.chroma_host is None:
+                    raise CorruptIndex(
+                        f"{location} holds no Newsdesk index; delete the folder and ingest again"
+                    ) from exc
+                raise UnknownIndex(f"no index {name!r} on the Chroma server {location}") from exc
+            raise _chroma_error(exc, location) from exc
+        _check_built_with(name, location, chunks.metadata or {}, expected)
+        return cls(name, location, client, chunks, articles)
+
+    # --- articles ----------------------------------------------------------------------------
+    def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """Content hash of every complete article (or of those of `ids` that exist)."""
+        got = self._articles.get(ids=list(ids) if ids is not None else None, include=["metadatas"])
+        return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+
+    def put_article(self, article: Article, spans: Sequence[tuple[int, int]]) -> None:
+        """Written last in an ingest: its presence says the article's chunks are complete."""
+        meta = article.meta() | {
+            "content_hash": article.content_hash,
+            "spans": json.dumps(list(spans)),
+        }
+        self._articles.upsert(
+            ids=[article.id], embeddings=[_NO_VECTOR], documents=[article.body], metadatas=[meta]
+        )
+
+    def get_article(self, article_id: str) -> tuple[Article, list[tuple[int, int]]]:
+        got = self._articles.get(ids=[article_id], include=["metadatas", "documents"])
+        if not got["ids"]:
+            raise UnknownArticle(f"no article {article_id!r} in index {self.name!r}")
+        meta = got["metadatas"][0]
+        spans = [tuple(p) for p in json.loads(meta["spans"])]
+        return _article_from(article_id, got["documents"][0], meta), spans  # type: ignore[misc]
+
+    def list_articles(
+        self, filters: Filters | None = None, limit: int = 50, offset: int = 0
+    ) -> list[Article]:
+        got = self._articles.get(
+            where=_where(filters), limit=limit, offset=offset, include=["metadatas", "documents"]
+        )
+        return [
+            _article_from(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+
+    def delete_article(self, article_id: str) -> None:
+        """Chunks first, then the record: a crash in between leaves a record to delete again."""
+        has_record = bool(self._articles.get(ids=[article_id], include=[])["ids"])
+        has_chunks = bool(self._chunks.get(where={"article_id": article_id}, include=[])["ids"])
+        if not has_record and not has_chunks:
+            raise UnknownArticle(f"no article {article_id!r} in index {self.name!r}")
+        self._chunks.delete(where={"article_id": article_id})
+        self._articles.delete(ids=[article_id])
+
+    # --- chunks ------------------------------------------------------------------------------
+    def existing_chunk_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        return set(self._chunks.get(ids=list(ids), include=[])["ids"])
+
+    def upsert_chunks(
+        self,
+        ids: Sequence[str],
+        embeddings: Sequence[Sequence[float]],
+        texts: Sequence[str],
+        metas: Sequence[dict[str, Any]],
+    ) -> None:
+        self._chunks.upsert(
+            ids=list(ids),
+            embeddings=[list(e) for e in embeddings],
+            documents=list(texts),
+            metadatas=list(metas),
+        )
+
+    def vectors_for_texts(self, article_ids: set[str], wanted: set[str]) -> dict[str, list[float]]:
+        """Vectors already stored for these articles' chunks, keyed by the text embedded."""
+        if not article_ids or not wanted:
+            return {}
+        got = self._chunks.get(
+            where={"article_id": {"$in": sorted(article_ids)}},
+            include=["embeddings", "documents", "metadatas"],
+        )
+        found: dict[str, list[float]] = {}
+        for text, meta, vector in zip(
+            got["documents"], got["metadatas"], got["embeddings"], strict=True
+        ):
+            key = embed_text(meta["title"], text)
+            if key in wanted:
+                found[key] = [float(x) for x in vector]
+        return found
+
+    def delete_stale_chunks(self, article_id: str, keep: Iterable[str]) -> int:
+        """Remove the article's chunks that are not in `keep` (left by an older version)."""
+        have = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
+        stale = sorted(set(have) - set(keep))
+        if stale:
+            self._chunks.delete(ids=stale)
+        return len(stale)
+
+    def dense_search(
+        self, embedding: Sequence[float], n: int, filters: Filters | None = None
+    ) -> list[ChunkRecord]:
+        n = min(n, self.chunk_count())
+        if n == 0:
+            return []
+        got = self._chunks.query(
+            query_embeddings=[list(embedding)],
+            n_results=n,
+            where=_where(filters),
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            ChunkRecord(i, d, m, 1.0 - dist)
+            for i, d, m, dist in zip(
+                got["ids"][0],
+                got["documents"][0],
+                got["metadatas"][0],
+                got["distances"][0],
+                strict=True,
+            )
+        ]
+
+    def all_chunks(self, page: int = 5000) -> list[ChunkRecord]:
+        """Every chunk's text and metadata, for the lexical index."""
+        records: list[ChunkRecord] = []
+        while True:
+            got = self._chunks.get(
+                limit=page, offset=len(records), include=["metadatas", "documents"]
+            )
+            records += [
+                ChunkRecord(i, d, m)
+                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            ]
+            if len(got["ids"]) < page:
+                return records
+
+    # --- bookkeeping -------------------------------------------------------------------------
+    def chunk_count(self) -> int:
+        return self._chunks.count()
+
+    def article_count(self) -> int:
+        return self._articles.count()
+
+    @property
+    def built_with(self) -> dict[str, Any]:
+        return dict(self._chunks.metadata or {})
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every write, so caches built on the chunks (BM25) know they are stale."""
+        return int(self._chunks.metadata.get("generation", 0))
+
+    def bump_generation(self) -> None:
+        meta = dict(self._chunks.metadata or {})
+        meta["generation"] = int(meta.get("generation", 0)) + 1
+        self._chunks.modify(metadata=meta)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "location": self.location,
+            "articles": self.article_count(),
+            "chunks": self.chunk_count(),
+            **{k: v for k, v in self.built_with.items() if k != "generation"},
+        }
+
+
+def _check_built_with(
+    name: str, location: str, actual: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    for key in ("embedder", "dim"):
+        if actual.get(key) != expected[key]:
+            raise EmbedderMismatch(
+                f"index {name!r} was built with {actual.get('embedder')} "
+                f"(dim {actual.get('dim')}), not {expected['embedder']} (dim {expected['dim']}); "
+                f"rebuild it: newsdesk index drop {name} && newsdesk ingest PATH... --index {name}"
+            )
+    if actual.get("chunker_version") != CHUNKER_VERSION:
+        raise EmbedderMismatch(
+            f"index {name!r} was chunked by chunker v{actual.get('chunker_version')}, this is "
+            f"v{CHUNKER_VERSION}; rebuild it: newsdesk index drop {name} && "
+            f"newsdesk ingest PATH... --index {name}"
+        )
+
+
+def _chroma_error(exc: Exception, location: str) -> Exception:
+    text = str(exc)
+    if any(s in text for s in ("Connection", "connect", "timed out", "Could not")):
+        return IndexUnavailable(f"Chroma at {location} does not answer: {text}")
+    return CorruptIndex(f"index at {location} cannot be read ({type(exc).__name__}: {text})")
+
+
+def resolve_path(settings: Settings, name_or_path: str) -> tuple[str, Path]:
+    """`--index` takes a name under settings.index_dir or a path to an index folder."""
+    if _NAME.match(name_or_path):
+        return name_or_path, settings.index_dir / name_or_path
+    path = Path(name_or_path).expanduser()
+    if path.name and _NAME.match(path.name) and ("/" in name_or_path or name_or_path[0] == "."):
+        return path.name, path
+    raise UnknownIndex(
+        f"{name_or_path!r} is neither an index name (letters, digits, '-', '_') nor a path"
+    )
+
+
+def _connect(settings: Settings, name_or_path: str, create: bool) -> tuple[str, str, Any]:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_host is not None:
+        if not _NAME.match(name_or_path):
+            raise UnknownIndex(f"{name_or_path!r} is not an index name on a Chroma server")
+        location = f"http://{settings.chroma_host}:{settings.chroma_port}"
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+        except Exception as exc:
+            raise IndexUnavailable(f"Chroma at {location} does not answer: {exc}") from exc
+        return name_or_path, location, client
+
+    name, path = resolve_path(settings, name_or_path)
+    if not path.exists() and not create:
+        known = ", ".join(list_indexes(settings)) or "none yet"
+        raise UnknownIndex(
+            f"no index {name!r} at {path} (indexes: {known}); build it with "
+            f"newsdesk ingest PATH... --index {name_or_path}"
+        )
+    if path.exists() and not (path / "chroma.sqlite3").is_file() and any(path.iterdir()):
+        raise CorruptIndex(f"{path} is not a Chroma index folder; delete it and ingest again")
+    try:
+        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise CorruptIndex(
+            f"index at {path} cannot be opened ({exc}); delete it and ingest again"
+        ) from exc
+    return name, str(path), client
+
+
+def list_indexes(settings: Settings) -> list[str]:
+    if not settings.index_dir.is_dir():
+        return []
+    return sorted(p.name for p in settings.index_dir.iterdir() if (p / "chroma.sqlite3").is_file())
+
+
+def drop_index(settings: Settings, name_or_path: str) -> None:
+    """Delete a whole index (embedded: its folder; server: its two collections)."""
+    if settings.chroma_host is not None:
+        name, location, client = _connect(settings, name_or_path, create=False)
+        found = False
+        for suffix in ("chunks", "articles"):
+            try:
+                client.delete_collection(f"{name}.{suffix}")
+                found = True
+            except Exception as exc:
+                if type(exc).__name__ != "NotFoundError":
+                    raise _chroma_error(exc, location) from exc
+        if not found:
+            raise UnknownIndex(f"no index {name!r} on the Chroma server {location}")
+        return
+    name, path = resolve_path(settings, name_or_path)
+    if not path.exists():
+        raise UnknownIndex(f"no index {name!r} at {path}")
+    from chromadb.api.client import SharedSystemClient
+
+    # Chroma caches one client per path in-process; forget it before the folder goes.
+    SharedSystemClient.clear_system_cache()
+    shutil.rmtree(path)

@@ -1,0 +1,165 @@
+"""Idempotent, incremental, crash-safe ingest of articles into an index.
+
+For each article whose content hash differs from the one the index holds:
+  1. its chunks are written under ids that carry the new hash (`<id>@<hash>:<n>`);
+  2. chunks of older versions of that article are deleted;
+  3. the article record, with the new hash, is written last.
+An unchanged article costs one look-up. A run killed anywhere leaves either the old article
+record (so the next run redoes steps 1-3, skipping chunks already written) or the new one
+(so there is nothing left to do): no duplicates, no orphans once the same input is ingested again.
+Nothing is embedded twice: chunks already in the index are skipped, texts repeated within a run
+are embedded once, and a changed article reuses the vectors of its unchanged chunks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.chunking import chunk_sentences, embed_text
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.index import Index
+from rag.sentences import split_sentences
+from rag.types import Article, Chunk
+
+Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    stale_deleted: int = 0
+    seconds: float = 0.0
+    article_ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "article_ids"}
+
+
+@dataclass
+class _Planned:
+    article: Article
+    spans: list[tuple[int, int]]
+    chunks: list[Chunk]
+    is_new: bool
+
+
+def plan_chunks(
+    articles: Sequence[Article], embedder: Embedder, settings: Settings
+) -> list[tuple[Article, list[tuple[int, int]], list[Chunk]]]:
+    """Sentences and chunks of each article, counting tokens in one batch for all."""
+    split = [split_sentences(a.id, a.body) for a in articles]
+    flat = [s.text for sentences in split for s in sentences]
+    counts = iter(embedder.count_tokens(flat + [a.title for a in articles]))
+    per_sentence = [[next(counts) for _ in sentences] for sentences in split]
+    planned = []
+    for article, sentences, tokens in zip(articles, split, per_sentence, strict=True):
+        title_tokens = next(counts) + 1
+        chunks = chunk_sentences(
+            f"{article.id}@{article.content_hash}",
+            article.id,
+            sentences,
+            tokens,
+            max_tokens=settings.chunk_max_tokens,
+            overlap=settings.chunk_overlap_sentences,
+            prefix_tokens=title_tokens,
+        )
+        planned.append((article, [(s.char_start, s.char_end) for s in sentences], chunks))
+    return planned
+
+
+def chunk_meta(article: Article, chunk: Chunk) -> dict[str, Any]:
+    return article.meta() | {
+        "article_id": article.id,
+        "content_hash": article.content_hash,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "first_sentence": chunk.sentences[0].index,
+        "spans": json.dumps([[s.char_start, s.char_end] for s in chunk.sentences]),
+    }
+
+
+def ingest(
+    articles: Sequence[Article],
+    index: Index,
+    embedder: Embedder,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> IngestReport:
+    started = time.perf_counter()
+    report = IngestReport(article_ids=[a.id for a in articles])
+    known = index.article_hashes([a.id for a in articles]) if articles else {}
+    todo = [a for a in articles if known.get(a.id) != a.content_hash]
+    report.unchanged = len(articles) - len(todo)
+    plans = [
+        _Planned(article, spans, chunks, article.id not in known)
+        for article, spans, chunks in plan_chunks(todo, embedder, settings)
+    ]
+    total = sum(len(p.chunks) for p in plans)
+    if progress:
+        progress(0, total)
+
+    done = 0
+    pending: list[tuple[_Planned, Chunk]] = []
+    for plan in plans:
+        pending += [(plan, chunk) for chunk in plan.chunks]
+        if len(pending) >= settings.write_batch:
+            done = _write(pending, index, embedder, report, done, total, progress)
+            pending = []
+        # An article is finished only once all its chunks are written (possibly in this call).
+    done = _write(pending, index, embedder, report, done, total, progress)
+    for plan in plans:
+        keep = [c.id for c in plan.chunks]
+        report.stale_deleted += index.delete_stale_chunks(plan.article.id, keep)
+        index.put_article(plan.article, plan.spans)
+        if plan.is_new:
+            report.added += 1
+        else:
+            report.updated += 1
+    if plans:
+        index.bump_generation()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write(
+    batch: list[tuple[_Planned, Chunk]],
+    index: Index,
+    embedder: Embedder,
+    report: IngestReport,
+    done: int,
+    total: int,
+    progress: Progress | None,
+) -> int:
+    if not batch:
+        return done
+    existing = index.existing_chunk_ids([c.id for _, c in batch])
+    todo = [(p, c) for p, c in batch if c.id not in existing]
+    texts = [p.article.body[c.char_start : c.char_end] for p, c in todo]
+    inputs = [embed_text(p.article.title, t) for (p, _), t in zip(todo, texts, strict=True)]
+    reuse = index.vectors_for_texts({p.article.id for p, _ in todo if not p.is_new}, set(inputs))
+    unique = sorted(set(inputs) - reuse.keys())
+    vectors = dict(zip(unique, embedder.embed(unique), strict=True)) | reuse
+    report.chunks_embedded += len(unique)
+    report.chunks_reused += len(set(inputs) & reuse.keys())
+    if todo:
+        index.upsert_chunks(
+            [c.id for _, c in todo],
+            [vectors[text] for text in inputs],
+            texts,
+            [chunk_meta(p.article, c) for p, c in todo],
+        )
+    report.chunks_written += len(todo)
+    done += len(batch)
+    if progress:
+        progress(done, total)
+    return done

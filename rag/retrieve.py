@@ -1,0 +1,146 @@
+"""Hybrid retrieval: dense search in Chroma fused with BM25 by reciprocal rank fusion.
+
+Dense search finds paraphrases; BM25 finds the names, numbers and outlet names that a small
+embedding model blurs. The BM25 index is built in memory from the chunks in the index (their
+outlet, headline and text) and rebuilt when the index's generation changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.config import Settings
+from rag.embedding import Embedder
+from rag.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
+from rag.index import ChunkRecord, Index
+from rag.types import Filters, Hit, Sentence, sentence_id
+
+MAX_QUESTION_CHARS = 2000
+
+
+def check_question(question: str) -> str:
+    text = question.strip() if isinstance(question, str) else ""
+    if not text:
+        raise EmptyQuestion("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionTooLong(
+            f"the question has {len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,}"
+        )
+    return text
+
+
+def lexical_text(record: ChunkRecord) -> str:
+    meta = record.meta
+    return f"{meta.get('source', '')} {meta['title']} {record.text}"
+
+
+@dataclass
+class _Lexical:
+    key: tuple[int, int]
+    records: list[ChunkRecord]
+    bm25: object
+    stemmer: object
+
+
+class Retriever:
+    """Holds the query-side state of one index: the embedder and the BM25 cache."""
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self._lexical: _Lexical | None = None
+        self._lock = threading.Lock()
+
+    def search(
+        self, question: str, k: int | None = None, filters: Filters | None = None
+    ) -> list[Hit]:
+        text = check_question(question)
+        k = self.settings.retrieve_k if k is None else k
+        if not 1 <= k <= 100:
+            raise InvalidQuestion(f"k must be between 1 and 100, not {k}")
+        n = max(self.settings.candidates, k)
+        dense = self.index.dense_search(self.embedder.embed([text])[0], n, filters)
+        lexical = self._bm25(text, n, filters)
+        fused: dict[str, float] = {}
+        records: dict[str, ChunkRecord] = {}
+        for ranking in (dense, lexical):
+            for rank, record in enumerate(ranking):
+                fused[record.id] = fused.get(record.id, 0.0) + 1.0 / (
+                    self.settings.rrf_k + rank + 1
+                )
+                # Keep the dense record: it carries the similarity.
+                records.setdefault(record.id, record)
+        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
+        return [_hit(records[cid], fused[cid]) for cid in best]
+
+    def _bm25(self, text: str, n: int, filters: Filters | None) -> list[ChunkRecord]:
+        lexical = self._lexical_index()
+        if lexical is None:
+            return []
+        import bm25s
+
+        tokens = bm25s.tokenize(
+            [text], stopwords="en", stemmer=lexical.stemmer, return_ids=False, show_progress=False
+        )[0]
+        known = [t for t in tokens if t in lexical.bm25.vocab_dict]  # type: ignore[attr-defined]
+        if not known:
+            return []
+        scores = lexical.bm25.get_scores(known)  # type: ignore[attr-defined]
+        if filters:
+            mask = np.array([filters.admits(r.meta) for r in lexical.records])
+            scores = np.where(mask, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:n]
+        return [lexical.records[i] for i in top if scores[i] > 0]
+
+    def _lexical_index(self) -> _Lexical | None:
+        key = (self.index.generation, self.index.chunk_count())
+        with self._lock:
+            if self._lexical is None or self._lexical.key != key:
+                self._lexical = _build_lexical(self.index, key)
+            return self._lexical if self._lexical.records else None
+
+
+def _build_lexical(index: Index, key: tuple[int, int]) -> _Lexical:
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    records = index.all_chunks()
+    bm25 = bm25s.BM25()
+    if records:
+        corpus = bm25s.tokenize(
+            [lexical_text(r) for r in records], stopwords="en", stemmer=stemmer, show_progress=False
+        )
+        bm25.index(corpus, show_progress=False)
+    return _Lexical(key, records, bm25, stemmer)
+
+
+def _hit(record: ChunkRecord, score: float) -> Hit:
+    meta = record.meta
+    start = meta["char_start"]
+    first = meta["first_sentence"]
+    sentences = [
+        Sentence(
+            sentence_id(meta["article_id"], first + i),
+            first + i,
+            record.text[s - start : e - start],
+            s,
+            e,
+        )
+        for i, (s, e) in enumerate(record.spans)
+    ]
+    return Hit(
+        chunk_id=record.id,
+        article_id=meta["article_id"],
+        title=meta["title"],
+        source=meta.get("source"),
+        url=meta.get("url"),
+        published_at=meta.get("published_at"),
+        score=score,
+        dense_similarity=record.similarity,
+        sentences=sentences,
+    )

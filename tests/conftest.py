@@ -1,0 +1,141 @@
+"""Shared fixtures: the real packaged embedder, real Chroma (embedded and a real server).
+
+Everything a test writes goes under pytest's tmp paths. The one fake, `HashEmbedder`, goes in
+through the embedder registry like a real backend; it exists to build an index with another
+embedder, which the mismatch check must refuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from rag.config import Settings  # noqa: E402
+from rag.desk import Desk  # noqa: E402
+from rag.embedding import EMBEDDERS, MiniLM  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "data" / "multihop-rag" / "articles.jsonl"
+QUESTIONS = ROOT / "data" / "multihop-rag" / "questions-dev.jsonl"
+SEEDS = ROOT / "seeds"
+VENV_BIN = Path(sys.executable).parent
+
+
+class HashEmbedder:
+    """A different embedder (8 dims from a hash): only for the embedder-mismatch test."""
+
+    name = "test-hash-8"
+    dim = 8
+
+    def __init__(self, **_: object) -> None:
+        pass
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        out = []
+        for text in texts:
+            digest = hashlib.sha256(text.encode()).digest()
+            vector = [b - 127.5 for b in digest[: self.dim]]
+            norm = sum(v * v for v in vector) ** 0.5
+            out.append([v / norm for v in vector])
+        return out
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+
+EMBEDDERS["test-hash"] = HashEmbedder
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MiniLM:
+    return MiniLM()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` on 127.0.0.1, for the whole session."""
+    chroma = shutil.which("chroma", path=str(VENV_BIN)) or shutil.which("chroma")
+    assert chroma, "the chroma command (from the chromadb package) is not installed"
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    log = (data / "server.log").open("w")
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc=proc)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def backend_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings for an embedded index under tmp_path, or for the real Chroma server."""
+    if request.param == "embedded":
+        return Settings(index_dir=tmp_path / "indexes")
+    host, port = request.getfixturevalue("chroma_server")
+    return Settings(index_dir=tmp_path / "indexes", chroma_host=host, chroma_port=port)
+
+
+@pytest.fixture
+def index_name() -> str:
+    """Unique, because the Chroma server outlives a test."""
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def desk(backend_settings: Settings, embedder: MiniLM) -> Desk:
+    return Desk(backend_settings, embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def corpus_desk(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLM) -> Desk:
+    """The whole MultiHop-RAG corpus in one embedded index, built once; tests only read it."""
+    settings = Settings(index_dir=tmp_path_factory.mktemp("corpus") / "indexes")
+    desk = Desk(settings, embedder=embedder)
+    desk.ingest_paths([CORPUS], "corpus")
+    return desk

@@ -1,0 +1,78 @@
+"""The `newsdesk` command, run as a user runs it: a real process, real indexes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SEEDS, VENV_BIN
+
+pytestmark = pytest.mark.slow
+
+
+def newsdesk(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    exe = VENV_BIN / "newsdesk"
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "rag.cli"]
+    env = dict(os.environ, NEWSDESK_INDEX_DIR=str(tmp_path / "indexes"))
+    return subprocess.run(
+        command + list(args), capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+def test_ingest_search_stats_delete(tmp_path: Path) -> None:
+    done = newsdesk(tmp_path, "ingest", str(SEEDS), "--index", "news", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["added"] == 1
+
+    found = newsdesk(
+        tmp_path, "search", "Who is the deputy foreign minister?", "-i", "news", "-k", "2", "--json"
+    )
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert 1 <= len(hits) <= 2
+    assert set(hits[0]) >= {"article_id", "title", "source", "published_at", "score", "sentences"}
+    sentence = next(s for h in hits for s in h["sentences"] if "Galuzin" in s["text"])
+    assert set(sentence) == {"sentence_id", "text", "char_start", "char_end"}
+
+    stats = json.loads(newsdesk(tmp_path, "index", "stats", "news").stdout)
+    assert stats["articles"] == 1 and stats["embedder"] == "all-MiniLM-L6-v2"
+
+    gone = newsdesk(tmp_path, "index", "delete", "news", "a3768beeca3bd2e8")
+    assert gone.returncode == 0, gone.stderr
+    assert json.loads(newsdesk(tmp_path, "index", "stats", "news").stdout)["chunks"] == 0
+
+    # --index also takes a path.
+    by_path = newsdesk(tmp_path, "index", "stats", str(tmp_path / "indexes" / "news"))
+    assert json.loads(by_path.stdout)["name"] == "news"
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (("search", "anything", "-i", "nope"), "UnknownIndex"),
+        (("ingest", "missing.jsonl", "-i", "x"), "MalformedInput"),
+        (("index", "delete", "nope", "some-id"), "UnknownIndex"),
+    ],
+)
+def test_errors_are_one_line_and_exit_non_zero(
+    tmp_path: Path, args: tuple[str, ...], name: str
+) -> None:
+    done = newsdesk(tmp_path, *args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {name}: ")
+
+
+def test_bad_article_leaves_nothing_behind(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(b'{"title": "ok", "body": "Fine."}\n{"title": "x", "body": "caf\xe9"}\n')
+    done = newsdesk(tmp_path, "ingest", str(bad), "-i", "fresh")
+    assert (
+        done.returncode == 2 and "InvalidEncoding" in done.stderr and "bad.jsonl:2" in done.stderr
+    )
+    assert not (tmp_path / "indexes" / "fresh").exists()
