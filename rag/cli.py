@@ -153,6 +153,39 @@ def search_command(
             )
 
 
+@app.command("ask")
+@domain_errors
+def ask_command(
+    question: Annotated[str, typer.Argument(help="A question about the indexed news.")],
+    index: IndexOpt = "default",
+    backend: Annotated[
+        str | None, typer.Option(help="Generator: llamacpp, openai or extractive.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the answer object.")] = False,
+) -> None:
+    """A short answer whose every claim cites its source sentences."""
+    desk = _desk()
+    try:
+        answer = desk.answer(question, index=index, backend=backend)
+    finally:
+        desk.close()
+    if json_out:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return
+    out.print(answer.text, highlight=False, markup=False)
+    notes = answer.related if answer.abstained else answer.citations
+    if notes:
+        out.print("\nRelated reading:" if answer.abstained else "")
+    for c in notes:
+        when = (c.published_at or "")[:10] or "undated"
+        out.print(
+            f"[{c.n}] {c.title} ({c.source or 'unknown outlet'}, {when}), "
+            f"{c.sentence_id} [{c.char_start}:{c.char_end}]: “{c.text}”",
+            highlight=False,
+            markup=False,
+        )
+
+
 @index_app.command("stats")
 @domain_errors
 def stats_command(name: Annotated[str, typer.Argument(help="Index name or path.")]) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +42,38 @@ class Settings(BaseSettings):
     retrieve_k: int = Field(10, ge=1, le=100)
     candidates: int = Field(50, ge=1, le=1000, description="Dense and BM25 candidates to fuse.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+
+    # --- answers ---
+    generator_backend: str = Field(
+        "llamacpp", description="Registered generator: llamacpp, openai or extractive."
+    )
+    answer_hits: int = Field(8, ge=1, le=50, description="Hits the context is chosen from.")
+    context_tokens: int = Field(
+        320, ge=32, le=4000, description="Token budget of the context sentences in a prompt."
+    )
+    answer_max_tokens: int = Field(160, ge=16, le=2048)
+    generator_timeout_s: float = Field(120.0, gt=0, description="Whole-request LLM time limit.")
+    gate_min_similarity: float = Field(
+        0.3, ge=-1, le=1, description="Abstain before the LLM below this best dense similarity"
+    )
+    gate_min_overlap: float = Field(
+        0.5, ge=0, le=1, description="... unless a context sentence holds this share of terms."
+    )
+    extractive_sentences: int = Field(2, ge=1, le=5)
+
+    # --- the embedded LLM (llamacpp) ---
+    llm_profile: str = Field("qwen1.5b", description="Packaged model: qwen1.5b or qwen0.5b.")
+    llm_gguf_path: Path | None = Field(None, description="Any GGUF file; wins over the profile.")
+    model_cache_dir: Path = Field(
+        PROJECT_ROOT / ".cache" / "models", description="Where packaged model parts are joined."
+    )
+    llm_n_ctx: int = Field(4096, ge=512, le=32768)
+    llm_threads: int = Field(2, ge=1, le=256)
+
+    # --- an OpenAI-compatible server (openai) ---
+    openai_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:11434/v1")
+    openai_api_key: SecretStr | None = None
+    openai_model: str = Field("default")
 
     @field_validator("default_index")
     @classmethod

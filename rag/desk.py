@@ -10,9 +10,11 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from rag.answer import Answer, Answerer
 from rag.articles import load_articles
 from rag.config import Settings
 from rag.embedding import Embedder, create_embedder, embedder_class
+from rag.generators.base import Generator
 from rag.index import Index, drop_index
 from rag.ingest import IngestReport, Progress, ingest
 from rag.retrieve import Retriever
@@ -24,6 +26,7 @@ class Desk:
         self.settings = settings
         self._embedder = embedder
         self._retrievers: dict[str, Retriever] = {}
+        self._generators: dict[str, Generator] = {}
         self._lock = threading.RLock()
 
     @property
@@ -81,6 +84,36 @@ class Desk:
         with self._lock:
             retriever.index.delete_article(article_id)
             retriever.index.bump_generation()
+
+    def generator(self, backend: str | None = None) -> Generator:
+        """One generator per backend name, built on first use (the LLM loads here)."""
+        from rag.generators import registry
+
+        name = backend or self.settings.generator_backend
+        with self._lock:
+            if name not in self._generators:
+                settings = self.settings.model_copy(update={"generator_backend": name})
+                self._generators[name] = registry.create_from_settings(settings)
+            return self._generators[name]
+
+    def answerer(self, index: str | None = None, backend: str | None = None) -> Answerer:
+        return Answerer(self.retriever(index), self.generator(backend), self.settings)
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] = (),
+        filters: Filters | None = None,
+        index: str | None = None,
+        backend: str | None = None,
+    ) -> Answer:
+        return self.answerer(index, backend).answer(question, history, filters=filters)
+
+    def close(self) -> None:
+        with self._lock:
+            for generator in self._generators.values():
+                generator.close()
+            self._generators.clear()
 
     def drop(self, name: str) -> None:
         with self._lock:

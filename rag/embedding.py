@@ -34,6 +34,8 @@ class MiniLM:
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
+        # count_tokens measures texts longer than the window on purpose; no warning for that.
+        transformers_logging.set_verbosity_error()
         if threads > 0:
             # torch's thread count is per process. Under contention (a generator on the other
             # core) two OpenMP threads make a one-line query 30x slower than one thread does.

@@ -21,6 +21,9 @@ class GenerationRequest:
     temperature: float = 0.0
     timeout_s: float = 120.0  # whole request; a backend that exceeds it raises GeneratorTimeout
     stop: list[str] = field(default_factory=list)
+    # What backends that read the context directly (extractive) use instead of `messages`.
+    question: str = ""
+    context: list[Any] = field(default_factory=list)  # rag.context.ContextSentence
 
 
 class Generator(Protocol):

@@ -1,0 +1,376 @@
+"""Question in, grounded answer out: retrieve -> select context -> generate -> verify.
+
+`Answerer.stream` yields events as they happen: `token` (answer text as it is generated),
+`sentence` (a claim checked: supported or not, with its citation numbers), `citation` (each
+source sentence once, as soon as a claim citing it passes the check) and `done` (the whole
+`Answer`). `Answerer.answer` runs the same stream to the end.
+
+The answer abstains ("The indexed news does not say.") when retrieval finds nothing relevant
+(a gate in code, before any model call), when the model says the context does not answer the
+question, or when none of its claims survives the support check.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from rag.citations import Claim, SupportChecker, parse_answer
+from rag.config import Settings
+from rag.context import ContextSentence, render_context, select_context
+from rag.errors import UnsupportedLanguage
+from rag.generators.base import GenerationRequest, Generator
+from rag.prompts import (
+    ABSTAIN_TEXT,
+    ANSWER_SCHEMA,
+    ANSWER_SYSTEM,
+    ANSWER_USER,
+    REWRITE_SCHEMA,
+    REWRITE_SYSTEM,
+    REWRITE_USER,
+)
+from rag.retrieve import Retriever, check_question
+from rag.text import foreign_language
+from rag.types import Filters, Hit, iso_date
+
+Event = tuple[str, dict[str, Any]]
+# Sentences that address a language model rather than a reader are kept out of the context.
+_INJECTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b"
+    r"|\b(system prompt|you are now|as an ai|new instructions)\b",
+    re.I,
+)
+
+
+@dataclass
+class Citation:
+    n: int
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: str | None
+    sentence_id: str
+    text: str
+    char_start: int
+    char_end: int
+
+    @classmethod
+    def of(cls, n: int, item: ContextSentence) -> Citation:
+        s = item.sentence
+        return cls(
+            n,
+            item.article_id,
+            item.title,
+            item.source,
+            item.url,
+            iso_date(item.published_at),
+            s.id,
+            s.text,
+            s.char_start,
+            s.char_end,
+        )
+
+
+@dataclass
+class AnswerSentence:
+    text: str
+    citations: list[int]  # numbers into Answer.citations
+    supported: bool
+
+
+@dataclass
+class Answer:
+    question: str
+    standalone_question: str
+    text: str  # supported sentences with [n] markers, or the abstention
+    sentences: list[AnswerSentence]  # every claim the model made, supported or not
+    citations: list[Citation]
+    abstained: bool
+    related: list[Citation] = field(default_factory=list)  # closest sentences, on abstention
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    backend: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Run:
+    question: str
+    standalone: str
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[name] = round((now - since) * 1000, 1)
+        return now
+
+
+def check_language(question: str) -> None:
+    language = foreign_language(question)
+    if language:
+        raise UnsupportedLanguage(
+            f"the question looks like it is not in English ({language}); the indexed news and "
+            "the answer model work in English"
+        )
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, generator: Generator, settings: Settings) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.settings = settings
+
+    def answer(
+        self, question: str, history: Sequence[dict[str, str]] = (), **kwargs: Any
+    ) -> Answer:
+        for kind, payload in self.stream(question, history, **kwargs):
+            if kind == "done":
+                return payload["answer"]
+        raise RuntimeError("the answer stream ended without an answer")
+
+    def stream(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] = (),
+        filters: Filters | None = None,
+        k: int | None = None,
+    ) -> Iterator[Event]:
+        started = time.perf_counter()
+        question = check_question(question)
+        check_language(question)
+        run = _Run(question, question, started)
+        if history:
+            run.standalone = self._rewrite(question, history)
+            started = run.mark("rewrite_ms", started)
+        hits = self.retriever.search(run.standalone, k or self.settings.answer_hits, filters)
+        t = run.mark("retrieve_ms", started)
+        context = [
+            c
+            for c in select_context(
+                run.standalone,
+                hits,
+                self.settings.context_tokens,
+                self.retriever.embedder.count_tokens,
+            )
+            if not _INJECTION.search(c.sentence.text)
+        ]
+        run.timings["context_sentences"] = len(context)
+        t = run.mark("context_ms", t)
+        if not self._relevant(hits, context):
+            run.timings["gate"] = 1
+            yield "done", {"answer": self._abstain(run, context, [])}
+            return
+        yield from self._generate(run, context, t)
+
+    # --- stages ------------------------------------------------------------------------------
+    def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:
+        """The gate before any model call: is anything retrieved about the question at all?"""
+        if not context:
+            return False
+        best_dense = max((h.dense_similarity or 0.0 for h in hits), default=0.0)
+        best_lexical = max(c.relevance for c in context)
+        return (
+            best_dense >= self.settings.gate_min_similarity
+            or best_lexical >= self.settings.gate_min_overlap
+        )
+
+    def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
+        turns = "\n".join(f"{h.get('role', 'user')}: {h.get('content', '')}" for h in history[-6:])
+        if not self.generator.uses_llm:
+            # No model to rewrite with: retrieve on the last user turn and the follow-up.
+            last = next((h["content"] for h in reversed(history) if h.get("role") == "user"), "")
+            return f"{last} {question}".strip()
+        request = GenerationRequest(
+            messages=[
+                {"role": "system", "content": REWRITE_SYSTEM},
+                {"role": "user", "content": REWRITE_USER.format(history=turns, question=question)},
+            ],
+            json_schema=REWRITE_SCHEMA if self.generator.supports_json_schema else None,
+            max_tokens=80,
+            timeout_s=self.settings.generator_timeout_s,
+        )
+        raw = "".join(self.generator.stream(request))
+        data = parse_answer(raw)  # tolerant JSON reading
+        rewritten = _json_field(raw, "question") or (data.claims[0].text if data.claims else "")
+        return rewritten.strip() or question
+
+    def _generate(self, run: _Run, context: list[ContextSentence], t: float) -> Iterator[Event]:
+        request = GenerationRequest(
+            messages=[
+                {"role": "system", "content": ANSWER_SYSTEM},
+                {
+                    "role": "user",
+                    "content": ANSWER_USER.format(
+                        context=render_context(context), question=run.standalone
+                    ),
+                },
+            ],
+            json_schema=ANSWER_SCHEMA if self.generator.supports_json_schema else None,
+            max_tokens=self.settings.answer_max_tokens,
+            timeout_s=self.settings.generator_timeout_s,
+            question=run.standalone,
+            context=context,
+        )
+        run.timings["prompt_tokens"] = sum(
+            self.retriever.embedder.count_tokens([m["content"] for m in request.messages])
+        )
+        checker = SupportChecker(run.standalone, context, self.retriever.embedder.embed)
+        by_n = {c.n: c for c in context}
+        numbers: dict[int, int] = {}  # context n -> citation number, in order of first use
+        citations: list[Citation] = []
+        sentences: list[AnswerSentence] = []
+        reader = _ClaimReader()
+        raw: list[str] = []
+        first = True
+        verify_s = 0.0
+        for delta in self.generator.stream(request):
+            if first:
+                run.mark("ttft_ms", run.started)
+                first = False
+            raw.append(delta)
+            for kind, value in reader.feed(delta):
+                if kind == "text":
+                    yield "token", {"text": value}
+                    continue
+                v0 = time.perf_counter()
+                checked = checker.check(value)
+                verify_s += time.perf_counter() - v0
+                for n in checked.cites if checked.supported else []:
+                    if n not in numbers:
+                        numbers[n] = len(citations) + 1
+                        citations.append(Citation.of(numbers[n], by_n[n]))
+                        yield "citation", asdict(citations[-1])
+                marks = [numbers[n] for n in checked.cites] if checked.supported else []
+                sentences.append(AnswerSentence(checked.text, marks, checked.supported))
+                yield (
+                    "sentence",
+                    {
+                        "index": len(sentences) - 1,
+                        "supported": checked.supported,
+                        "citations": marks,
+                    },
+                )
+        if first:
+            run.mark("ttft_ms", run.started)
+        run.mark("generate_ms", t)
+        parsed = parse_answer("".join(raw))
+        if not reader.claims_seen and parsed.claims:
+            # A reply that was not the streamed JSON shape: check its claims now.
+            for claim in parsed.claims:
+                v0 = time.perf_counter()
+                checked = checker.check(claim)
+                verify_s += time.perf_counter() - v0
+                for n in checked.cites if checked.supported else []:
+                    if n not in numbers:
+                        numbers[n] = len(citations) + 1
+                        citations.append(Citation.of(numbers[n], by_n[n]))
+                        yield "citation", asdict(citations[-1])
+                marks = [numbers[n] for n in checked.cites] if checked.supported else []
+                sentences.append(AnswerSentence(checked.text, marks, checked.supported))
+        run.timings["verify_ms"] = round(verify_s * 1000, 1)
+        supported = [s for s in sentences if s.supported]
+        if not parsed.answerable or not supported:
+            yield "done", {"answer": self._abstain(run, context, sentences)}
+            return
+        text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in supported)
+        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
+        yield (
+            "done",
+            {
+                "answer": Answer(
+                    run.question,
+                    run.standalone,
+                    text.strip(),
+                    sentences,
+                    citations,
+                    False,
+                    timings=run.timings,
+                    model=self.generator.model_id,
+                    backend=self.generator.name,
+                )
+            },
+        )
+
+    def _abstain(
+        self, run: _Run, context: Sequence[ContextSentence], sentences: list[AnswerSentence]
+    ) -> Answer:
+        closest = sorted(context, key=lambda c: -c.relevance)[:3]
+        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
+        return Answer(
+            run.question,
+            run.standalone,
+            ABSTAIN_TEXT,
+            sentences,
+            [],
+            True,
+            related=[Citation.of(i, c) for i, c in enumerate(closest, start=1)],
+            timings=run.timings,
+            model=self.generator.model_id,
+            backend=self.generator.name,
+        )
+
+
+def _json_field(raw: str, key: str) -> str | None:
+    import json
+
+    try:
+        value = json.loads(raw).get(key)
+    except (json.JSONDecodeError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+class _ClaimReader:
+    """Reads the answer JSON as it streams: the text of each claim as it grows, then the claim.
+
+    Yields ("text", delta) for new characters of claim texts (a space between claims), and
+    ("claim", Claim) once a claim's object is complete.
+    """
+
+    _TEXT = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
+    _OBJECT = re.compile(
+        r'\{\s*"text"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"cite"\s*:\s*\[([^\]]*)\]\s*\}'
+    )
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.emitted: list[int] = []  # characters of each claim's text already yielded
+        self.claims_seen = 0
+
+    def feed(self, delta: str) -> Iterator[tuple[str, Any]]:
+        import json
+
+        self.buffer += delta
+        for i, match in enumerate(self._TEXT.finditer(self.buffer)):
+            partial = _decode_partial(match.group(1))
+            if i >= len(self.emitted):
+                self.emitted.append(0)
+                if i > 0 and partial:
+                    yield "text", " "
+            if len(partial) > self.emitted[i]:
+                yield "text", partial[self.emitted[i] :]
+                self.emitted[i] = len(partial)
+        for match in list(self._OBJECT.finditer(self.buffer))[self.claims_seen :]:
+            self.claims_seen += 1
+            text = json.loads(f'"{match.group(1)}"')
+            cites = [int(x) for x in re.findall(r"\d+", match.group(2))]
+            yield "claim", Claim(text.strip(), cites)
+
+
+def _decode_partial(escaped: str) -> str:
+    """Decode a JSON string body that may end inside an escape sequence."""
+    import json
+
+    for cut in range(len(escaped), max(len(escaped) - 6, -1), -1):
+        try:
+            return json.loads(f'"{escaped[:cut]}"')
+        except json.JSONDecodeError:
+            continue
+    return ""

@@ -1,0 +1,218 @@
+"""Parse a model's answer into sentences with cited ids, and check every claim in code.
+
+A claim is shown as a cited fact only if its cited context sentences support it:
+  * every citation names a sentence that was in the context (others are discarded);
+  * every number and every name in the claim appears in the cited evidence (a sentence plus
+    its article's headline, outlet and date);
+  * enough of the claim's content words appear in the evidence; and
+  * the claim is close to the evidence in embedding space.
+A short answer ("Yes.", "Galuzin", "The Verge") is checked together with the question it
+answers. A claim that fails is re-cited to the context sentence that does support it, if one
+does, and is otherwise marked unsupported (the answer pipeline drops it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from rag.context import ContextSentence
+from rag.text import content_stems, names, numbers, words
+from rag.types import iso_date
+
+MIN_COVERAGE = 0.5  # share of a claim's content stems found in its evidence
+MIN_COVERAGE_SHORT = 0.35  # for a short answer read with its question
+MIN_SIMILARITY = 0.3  # cosine similarity of claim and evidence (all-MiniLM-L6-v2)
+SHORT_WORDS = 6
+
+Embed = Callable[[Sequence[str]], list[list[float]]]
+
+
+@dataclass
+class Claim:
+    text: str
+    cites: list[int]
+
+
+@dataclass
+class ParsedAnswer:
+    answerable: bool
+    claims: list[Claim]
+    well_formed: bool  # False when the reply was not the JSON we asked for
+
+
+@dataclass
+class CheckedClaim:
+    text: str
+    cites: list[int]  # context sentence numbers, after re-citing
+    supported: bool
+    recited: bool = False
+    reasons: list[str] = field(default_factory=list)
+
+
+# --- parsing ---------------------------------------------------------------------------------
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def parse_answer(raw: str) -> ParsedAnswer:
+    """The JSON we asked for; failing that, the first JSON object in the text; failing that,
+    plain text with [n] markers, one claim per sentence."""
+    data = _json_object(raw)
+    if data is not None:
+        claims = []
+        for item in data.get("sentences") or []:
+            if not isinstance(item, dict):
+                continue
+            text = str(item.get("text", "")).strip()
+            cites = [int(c) for c in item.get("cite") or [] if _is_int(c)]
+            if text:
+                claims.append(Claim(_unmark(text), cites))
+        answerable = bool(data.get("answerable", bool(claims)))
+        return ParsedAnswer(answerable, claims, well_formed=True)
+    return ParsedAnswer(True, _claims_from_markers(raw), well_formed=False)
+
+
+def _is_int(value: object) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        or (isinstance(value, str) and value.strip().isdigit())
+    )
+
+
+def _unmark(text: str) -> str:
+    """Claim text without [n] markers (the citations travel separately)."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
+
+
+def _json_object(raw: str) -> dict | None:
+    text = raw.strip()
+    for candidate in (text, text[text.find("{") : text.rfind("}") + 1]):
+        if not candidate:
+            continue
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _claims_from_markers(raw: str) -> list[Claim]:
+    claims = []
+    for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", raw.strip()):
+        cites = [int(n) for group in _MARKER.findall(piece) for n in group.split(",")]
+        text = _unmark(piece)
+        if text:
+            claims.append(Claim(text, cites))
+    return claims
+
+
+# --- checking --------------------------------------------------------------------------------
+def evidence_text(item: ContextSentence) -> str:
+    """A sentence with what the model saw about its article."""
+    date = iso_date(item.published_at) or ""
+    return f"{item.sentence.text} {item.title} {item.source or ''} {date[:10]} {_month(date)}"
+
+
+def _month(date: str) -> str:
+    months = "January February March April May June July August September October November December"
+    return months.split()[int(date[5:7]) - 1] if len(date) >= 7 else ""
+
+
+def is_short(claim: str) -> bool:
+    return len(words(claim)) <= SHORT_WORDS
+
+
+class SupportChecker:
+    def __init__(self, question: str, context: Sequence[ContextSentence], embed: Embed) -> None:
+        self.question = question
+        self.by_n = {c.n: c for c in context}
+        self.embed = embed
+        self._vectors: dict[str, list[float]] = {}
+
+    def check(self, claim: Claim) -> CheckedClaim:
+        cites = list(dict.fromkeys(n for n in claim.cites if n in self.by_n))
+        reasons = [f"cites [{n}], not in the context" for n in claim.cites if n not in self.by_n]
+        if cites and _normal(claim.text) in {_normal(self.by_n[n].sentence.text) for n in cites}:
+            return CheckedClaim(claim.text, cites, True, reasons=reasons)  # quoted verbatim
+        if cites:
+            problems = self._problems(claim.text, cites)
+            if not problems:
+                return CheckedClaim(claim.text, cites, True, reasons=reasons)
+            reasons += problems
+        else:
+            reasons.append("cites nothing in the context")
+        better = self._recite(claim.text, cites)
+        if better is not None:
+            return CheckedClaim(claim.text, better, True, recited=True, reasons=reasons)
+        return CheckedClaim(claim.text, cites, False, reasons=reasons)
+
+    def _subject(self, claim: str) -> str:
+        return f"{self.question} {claim}" if is_short(claim) else claim
+
+    def _lexical_problems(self, claim: str, cites: Sequence[int]) -> list[str]:
+        evidence = " ".join(evidence_text(self.by_n[n]) for n in cites)
+        evidence_words = set(words(evidence))
+        problems = []
+        missing_numbers = numbers(claim) - numbers(evidence)
+        if missing_numbers:
+            problems.append(f"numbers not in the evidence: {sorted(missing_numbers)}")
+        claim_names = names(claim) | (_capitalised(claim) if is_short(claim) else set())
+        lowered = evidence.lower()
+        missing_names = {n for n in claim_names if n not in evidence_words and n not in lowered}
+        if missing_names:
+            problems.append(f"names not in the evidence: {sorted(missing_names)}")
+        subject = content_stems(self._subject(claim))
+        if subject:
+            coverage = len(subject & content_stems(evidence)) / len(subject)
+            floor = MIN_COVERAGE_SHORT if is_short(claim) else MIN_COVERAGE
+            if coverage < floor:
+                problems.append(f"content-word coverage {coverage:.2f} < {floor}")
+        return problems
+
+    def _problems(self, claim: str, cites: Sequence[int]) -> list[str]:
+        problems = self._lexical_problems(claim, cites)
+        if problems:
+            return problems
+        similarity = self._similarity(claim, cites)
+        if similarity < MIN_SIMILARITY:
+            return [f"similarity {similarity:.2f} < {MIN_SIMILARITY}"]
+        return []
+
+    def _similarity(self, claim: str, cites: Sequence[int]) -> float:
+        subject = self._subject(claim)
+        evidence = " ".join(self.by_n[n].sentence.text for n in cites)
+        missing = [t for t in (subject, evidence) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.embed(missing), strict=True))
+        a, b = self._vectors[subject], self._vectors[evidence]
+        return sum(x * y for x, y in zip(a, b, strict=True))  # unit vectors
+
+    def _recite(self, claim: str, cites: Sequence[int]) -> list[int] | None:
+        """The smallest set of context sentences that supports the claim, if any does."""
+        options = [[n] for n in self.by_n]
+        options += [list(dict.fromkeys([*cites, n])) for n in self.by_n if n not in cites]
+        passing = [o for o in options if not self._lexical_problems(claim, o)]
+        passing.sort(key=lambda o: (len(o), -self._coverage(claim, o)))
+        for option in passing[:4]:
+            if self._similarity(claim, option) >= MIN_SIMILARITY:
+                return option
+        return None
+
+    def _coverage(self, claim: str, cites: Sequence[int]) -> float:
+        subject = content_stems(self._subject(claim))
+        evidence = content_stems(" ".join(evidence_text(self.by_n[n]) for n in cites))
+        return len(subject & evidence) / len(subject) if subject else 0.0
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).strip(" -•*")
+
+
+def _capitalised(text: str) -> set[str]:
+    found = {w for token in re.findall(r"\b[A-Z][\w’'-]*", text) for w in words(token)}
+    return found - {"yes", "no", "the", "a", "an"}

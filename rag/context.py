@@ -1,0 +1,111 @@
+"""Choose the sentences an answer may cite, under a token budget.
+
+Every context token costs time to first token on a CPU, so the model sees sentences, not
+whole chunks: from the ranked hits, round by round, each hit gives its sentence that best
+matches the question's content words until the budget is spent. The chosen sentences are
+then grouped by article in reading order and numbered 1..N; those numbers are what the model
+cites. Each article is introduced by its headline, outlet and date, so who/when/which-outlet
+questions can be answered from the context alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.text import content_stems, names, numbers
+from rag.types import Hit, Sentence, iso_date
+
+HEADER_TOKENS = 24  # an article's header line, roughly, in tokens
+
+
+@dataclass(frozen=True)
+class ContextSentence:
+    n: int  # the id the model cites
+    sentence: Sentence
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: int | None
+    relevance: float  # share of the question's content words the sentence holds
+
+
+def relevance(question_terms: set[str], text: str) -> float:
+    if not question_terms:
+        return 0.0
+    terms = content_stems(text) | names(text) | numbers(text)
+    return len(question_terms & terms) / len(question_terms)
+
+
+def question_terms(question: str) -> set[str]:
+    return content_stems(question) | names(question) | numbers(question)
+
+
+def select_context(
+    question: str,
+    hits: Sequence[Hit],
+    budget_tokens: int,
+    count_tokens: Callable[[Sequence[str]], list[int]],
+) -> list[ContextSentence]:
+    terms = question_terms(question)
+    queues: list[list[tuple[float, Sentence, Hit]]] = []
+    seen: set[str] = set()
+    for hit in hits:
+        ranked = []
+        for sentence in hit.sentences:
+            if sentence.id in seen:  # overlapping chunks share sentences
+                continue
+            seen.add(sentence.id)
+            ranked.append((relevance(terms, sentence.text), sentence, hit))
+        ranked.sort(key=lambda item: (-item[0], item[1].index))
+        if ranked:
+            queues.append(ranked)
+
+    candidates = [item for round_ in _rounds(queues) for item in round_]
+    costs = count_tokens([s.text for _, s, _ in candidates]) if candidates else []
+    chosen: list[tuple[float, Sentence, Hit]] = []
+    articles: set[str] = set()
+    spent = 0
+    for item, cost in zip(candidates, costs, strict=True):
+        header = 0 if item[2].article_id in articles else HEADER_TOKENS
+        if spent + cost + header > budget_tokens:
+            continue  # a shorter sentence further down may still fit
+        chosen.append(item)
+        articles.add(item[2].article_id)
+        spent += cost + header
+
+    order = {a: i for i, a in enumerate(dict.fromkeys(h.article_id for _, _, h in chosen))}
+    chosen.sort(key=lambda item: (order[item[2].article_id], item[1].index))
+    return [
+        ContextSentence(
+            n=i,
+            sentence=sentence,
+            article_id=hit.article_id,
+            title=hit.title,
+            source=hit.source,
+            url=hit.url,
+            published_at=hit.published_at,
+            relevance=score,
+        )
+        for i, (score, sentence, hit) in enumerate(chosen, start=1)
+    ]
+
+
+def _rounds(queues: list[list[tuple[float, Sentence, Hit]]]):  # type: ignore[no-untyped-def]
+    depth = max((len(q) for q in queues), default=0)
+    for level in range(depth):
+        yield [q[level] for q in queues if level < len(q)]
+
+
+def render_context(context: Sequence[ContextSentence]) -> str:
+    """The context block of the prompt: article headers, then numbered sentences."""
+    lines: list[str] = []
+    current = None
+    for item in context:
+        if item.article_id != current:
+            current = item.article_id
+            date = (iso_date(item.published_at) or "date unknown")[:10]
+            lines.append(f'Article: "{item.title}" ({item.source or "outlet unknown"}, {date})')
+        lines.append(f"[{item.n}] {item.sentence.text}")
+    return "\n".join(lines)

@@ -1,0 +1,105 @@
+"""The support check: hand-made claims against hand-made context, with the real embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.citations import Claim, SupportChecker, parse_answer
+from rag.context import ContextSentence
+from rag.types import Sentence
+
+SENTENCES = [
+    "Russia has formally invited Ukrainian President Volodymyr Zelensky to Moscow for peace talks.",
+    "Ukraine must accept Russia’s claimed annexation of four Ukrainian regions.",
+    "Deputy Foreign Minister Mikhail Galuzin said Moscow is ready for dialogue.",
+    "The Fed raised rates by 0.25 points, to 5.5%, on Jan. 5.",
+]
+
+
+def context() -> list[ContextSentence]:
+    items = []
+    for n, text in enumerate(SENTENCES, start=1):
+        article = "seed" if n < 4 else "fed"
+        items.append(
+            ContextSentence(
+                n=n,
+                sentence=Sentence(f"{article}#{n}", n, text, 0, len(text)),
+                article_id=article,
+                title="Russia Invites Zelensky" if article == "seed" else "Fed moves",
+                source="The Ledger" if article == "fed" else None,
+                url=None,
+                published_at=1704412800 if article == "fed" else None,  # 2024-01-05
+                relevance=0.5,
+            )
+        )
+    return items
+
+
+@pytest.fixture(scope="module")
+def check(embedder):
+    def run(question: str, text: str, cites: list[int]):
+        return SupportChecker(question, context(), embedder.embed).check(Claim(text, cites))
+
+    return run
+
+
+def test_paraphrase_with_right_citation_is_supported(check) -> None:
+    result = check(
+        "What must Ukraine accept?", "Ukraine must accept the annexation of four regions.", [2]
+    )
+    assert result.supported and result.cites == [2] and not result.recited
+
+
+def test_number_not_in_evidence_is_not_supported(check) -> None:
+    result = check("How much did the Fed raise rates?", "The Fed raised rates by 0.5 points.", [4])
+    assert not result.supported
+    assert any("numbers" in r for r in result.reasons)
+
+
+def test_name_not_in_evidence_is_not_supported(check) -> None:
+    result = check("Who spoke?", "Sergei Lavrov said Moscow is ready for dialogue.", [3])
+    assert not result.supported
+    assert any("lavrov" in r for r in result.reasons)
+
+
+def test_wrong_citation_is_recited_to_the_supporting_sentence(check) -> None:
+    result = check(
+        "Who said Moscow is ready?", "Mikhail Galuzin said Moscow is ready for dialogue.", [1]
+    )
+    assert result.supported and result.recited and result.cites == [3]
+
+
+def test_citation_outside_the_context_is_discarded(check) -> None:
+    result = check("Who was invited?", "Russia invited Zelensky to Moscow for peace talks.", [9])
+    assert result.supported and result.cites == [1]
+    assert any("[9]" in r for r in result.reasons)
+
+
+def test_unrelated_claim_is_dropped(check) -> None:
+    result = check("What happened?", "The weather in Paris was sunny all week.", [1, 2])
+    assert not result.supported
+
+
+def test_short_answer_is_checked_with_its_question(check) -> None:
+    assert check("Who is the deputy foreign minister?", "Mikhail Galuzin.", [3]).supported
+    assert not check("Who is the deputy foreign minister?", "Dmitry Peskov.", [3]).supported
+    assert check("Which outlet reported the rate rise?", "The Ledger", [4]).supported
+
+
+def test_dates_and_outlets_come_from_the_article_header(check) -> None:
+    assert check("When did the Fed act?", "The Fed raised rates in January 2024.", [4]).supported
+
+
+def test_parse_json_and_fallbacks() -> None:
+    parsed = parse_answer(
+        '{"answerable": true, "sentences": [{"text": "A [2].", "cite": [2, "3"]}]}'
+    )
+    assert parsed.well_formed and parsed.claims[0].text == "A." and parsed.claims[0].cites == [2, 3]
+    wrapped = parse_answer('Sure! {"answerable": false, "sentences": []} Hope that helps.')
+    assert wrapped.well_formed and not wrapped.answerable
+    plain = parse_answer("Russia invited Zelensky [1]. Ukraine refused [2, 3].")
+    assert not plain.well_formed
+    assert [(c.text, c.cites) for c in plain.claims] == [
+        ("Russia invited Zelensky.", [1]),
+        ("Ukraine refused.", [2, 3]),
+    ]
