@@ -1,12 +1,15 @@
-"""Request-scoped access to what the lifespan built."""
+"""Request-scoped access to what the lifespan built, and the API-key checks."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import SecretStr
 
 from rag.desk import Desk
+from rag.errors import InvalidApiKey, MissingApiKey, WritesDisabled
 
 
 def get_desk(request: Request) -> Desk:
@@ -14,3 +17,36 @@ def get_desk(request: Request) -> Desk:
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
+
+
+def presented_key(request: Request) -> str | None:
+    """`Authorization: Bearer KEY` or `X-API-Key: KEY`."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def _check(request: Request, keys: list[SecretStr]) -> None:
+    key = presented_key(request)
+    if key is None:
+        raise MissingApiKey("this endpoint needs an API key (Authorization: Bearer KEY)")
+    if not any(secrets.compare_digest(key, k.get_secret_value()) for k in keys):
+        raise InvalidApiKey("the API key is not valid for this endpoint")
+
+
+def require_write_key(request: Request) -> None:
+    keys = request.app.state.settings.write_keys
+    if not keys:
+        raise WritesDisabled("writes are disabled: set NEWSDESK_WRITE_KEYS to allow them")
+    _check(request, keys)
+
+
+def require_ask_key(request: Request) -> None:
+    keys = request.app.state.settings.ask_keys
+    if keys:
+        _check(request, keys)
+
+
+WriteKey = Depends(require_write_key)
+AskKey = Depends(require_ask_key)

@@ -1,7 +1,8 @@
 """The HTTP service: `create_app(settings)` builds the app; the lifespan builds the Desk.
 
 Run it with `uvicorn api.main:create_app --factory`. Every domain error is rendered once, here,
-as `{"error": name, "message": ...}` with the error's HTTP status.
+as `{"error": name, "message": ...}` with the error's HTTP status (and Retry-After where
+waiting helps).
 """
 
 from __future__ import annotations
@@ -11,17 +12,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException
 
-from api.routes import articles, health, search
+from api.limits import BodyLimit, RateLimit, RateLimiter
+from api.metrics import Metrics
+from api.routes import articles, ask, health, openai_compat, search
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import NewsdeskError
 
 STATIC = Path(__file__).parent / "static"
+
+
+def error_response(name: str, message: str, status: int, retry: int | None = None) -> JSONResponse:
+    headers = {"Retry-After": str(retry)} if retry is not None else None
+    return JSONResponse({"error": name, "message": message}, status_code=status, headers=headers)
 
 
 def create_app(settings: Settings | None = None, desk: Desk | None = None) -> FastAPI:
@@ -33,9 +43,12 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.desk = desk or Desk(settings)
-        # Load the embedder before the first request rather than during it.
-        app.state.desk.embedder  # noqa: B018
+        # Load the embedder and the generator before the first request, not during it.
+        await anyio.to_thread.run_sync(lambda: app.state.desk.embedder)
+        await anyio.to_thread.run_sync(app.state.desk.generator)
+        app.state.ready = True
         yield
+        app.state.desk.close()
 
     app = FastAPI(
         title="Newsdesk",
@@ -44,27 +57,52 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.ready = False
+    app.state.metrics = Metrics()
+    app.state.limiter = RateLimiter(settings.rate_limit)
 
     @app.exception_handler(NewsdeskError)
     async def domain_error(_: Request, exc: NewsdeskError) -> JSONResponse:
-        return JSONResponse({"error": exc.name, "message": exc.message}, status_code=exc.status)
+        return error_response(exc.name, exc.message, exc.status, exc.retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return JSONResponse(
-            {"error": "InvalidRequest", "message": f"{where}: {first.get('msg', 'invalid')}"},
-            status_code=422,
+        return error_response("InvalidRequest", f"{where}: {first.get('msg', 'invalid')}", 422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        names = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest"}
+        return error_response(
+            names.get(exc.status_code, "HTTPError"), str(exc.detail), exc.status_code
         )
 
+    app.middleware("http")(app.state.metrics.middleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["content-type", "authorization", "x-api-key"],
+        expose_headers=["retry-after"],
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+
     app.include_router(health.router)
-    app.include_router(search.router)
-    app.include_router(articles.router)
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (search.router, ask.router, articles.router, openai_compat.router):
+        app.include_router(router, dependencies=[RateLimit])
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        slots = request.app.state.desk.slots
+        return request.app.state.metrics.render(slots.running, slots.waiting)
 
     @app.get("/", include_in_schema=False)
     def home() -> FileResponse:
         return FileResponse(STATIC / "index.html")
+
+    @app.get("/widget.js", include_in_schema=False)
+    def widget() -> FileResponse:
+        return FileResponse(STATIC / "widget.js", media_type="application/javascript")
 
     return app

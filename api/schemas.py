@@ -1,13 +1,18 @@
-"""Request and response models of the HTTP API."""
+"""Request and response models of the HTTP API. Unknown fields are refused (422)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.retrieve import MAX_QUESTION_CHARS
 from rag.types import Filters
+
+# Longer than the domain limit on purpose: a question that is merely too long gets the domain
+# error QuestionTooLong (413); only absurd bodies stop at validation.
+QUESTION_FIELD_MAX = MAX_QUESTION_CHARS * 4
 
 
 class Strict(BaseModel):
@@ -21,9 +26,7 @@ class FilterIn(Strict):
 
     def to_filters(self) -> Filters:
         return Filters(
-            tuple(self.sources),
-            _epoch(self.published_after),
-            _epoch(self.published_before),
+            tuple(self.sources), _epoch(self.published_after), _epoch(self.published_before)
         )
 
 
@@ -31,17 +34,28 @@ def _epoch(value: datetime | None) -> int | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        from datetime import UTC
-
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
 
 
+class Turn(Strict):
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=QUESTION_FIELD_MAX)
+
+
 class SearchIn(Strict):
-    question: str = Field(max_length=MAX_QUESTION_CHARS * 2)
+    question: str = Field(max_length=QUESTION_FIELD_MAX)
     k: int = Field(10, ge=1, le=100)
     index: str | None = Field(None, max_length=200)
     filters: FilterIn = Field(default_factory=FilterIn)
+
+
+class AskIn(Strict):
+    question: str = Field(max_length=QUESTION_FIELD_MAX)
+    history: list[Turn] = Field(default_factory=list, max_length=20)
+    index: str | None = Field(None, max_length=200)
+    filters: FilterIn = Field(default_factory=FilterIn)
+    backend: str | None = Field(None, max_length=40, description="llamacpp, openai, extractive")
 
 
 class SentenceOut(BaseModel):
@@ -65,3 +79,89 @@ class HitOut(BaseModel):
 
 class SearchOut(BaseModel):
     hits: list[HitOut]
+
+
+class CitationOut(BaseModel):
+    n: int
+    article_id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: str | None
+    sentence_id: str
+    text: str
+    char_start: int
+    char_end: int
+
+
+class AnswerSentenceOut(BaseModel):
+    text: str
+    citations: list[int]
+    supported: bool
+
+
+class AnswerOut(BaseModel):
+    question: str
+    standalone_question: str
+    text: str
+    sentences: list[AnswerSentenceOut]
+    citations: list[CitationOut]
+    abstained: bool
+    related: list[CitationOut]
+    timings: dict[str, float]
+    model: str
+    backend: str
+
+
+class ArticleIn(Strict):
+    id: str | None = Field(None, max_length=128)
+    title: str = Field(max_length=1000)
+    body: str
+    source: str | None = Field(None, max_length=500)
+    url: str | None = Field(None, max_length=4000)
+    published_at: str | int | None = None
+    author: str | None = Field(None, max_length=500)
+    category: str | None = Field(None, max_length=200)
+
+
+class ArticlesIn(Strict):
+    articles: list[ArticleIn] = Field(min_length=1, max_length=1000)
+    index: str | None = Field(None, max_length=200)
+
+
+class IngestOut(BaseModel):
+    added: int
+    updated: int
+    unchanged: int
+    chunks_written: int
+    chunks_embedded: int
+    chunks_reused: int
+    stale_deleted: int
+    seconds: float
+    article_ids: list[str]
+
+
+class ArticleSummary(BaseModel):
+    id: str
+    title: str
+    source: str | None
+    url: str | None
+    published_at: str | None
+    author: str | None
+    category: str | None
+
+
+class ArticleList(BaseModel):
+    articles: list[ArticleSummary]
+    limit: int
+    offset: int
+
+
+class ArticleOut(ArticleSummary):
+    body: str
+    sentences: list[SentenceOut]
+
+
+class ErrorOut(BaseModel):
+    error: str
+    message: str

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -33,6 +34,7 @@ from rag.prompts import (
     REWRITE_USER,
 )
 from rag.retrieve import Retriever, check_question
+from rag.slots import Slots
 from rag.text import foreign_language
 from rag.types import Filters, Hit, iso_date
 
@@ -122,10 +124,18 @@ def check_language(question: str) -> None:
 
 
 class Answerer:
-    def __init__(self, retriever: Retriever, generator: Generator, settings: Settings) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator,
+        settings: Settings,
+        slots: Slots | None = None,
+    ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.settings = settings
+        # Only language models queue; the extractive backend answers at once.
+        self.slots = slots if generator.uses_llm else None
 
     def answer(
         self, question: str, history: Sequence[dict[str, str]] = (), **kwargs: Any
@@ -147,7 +157,8 @@ class Answerer:
         check_language(question)
         run = _Run(question, question, started)
         if history:
-            run.standalone = self._rewrite(question, history)
+            with self._slot(run):
+                run.standalone = self._rewrite(question, history)
             started = run.mark("rewrite_ms", started)
         hits = self.retriever.search(run.standalone, k or self.settings.answer_hits, filters)
         t = run.mark("retrieve_ms", started)
@@ -167,7 +178,18 @@ class Answerer:
             run.timings["gate"] = 1
             yield "done", {"answer": self._abstain(run, context, [])}
             return
-        yield from self._generate(run, context, t)
+        with self._slot(run):
+            yield from self._generate(run, context, time.perf_counter())
+
+    @contextmanager
+    def _slot(self, run: _Run) -> Iterator[None]:
+        if self.slots is None:
+            yield
+            return
+        waited = time.perf_counter()
+        with self.slots.hold():
+            run.timings["queue_ms"] = round((time.perf_counter() - waited) * 1000, 1)
+            yield
 
     # --- stages ------------------------------------------------------------------------------
     def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:
@@ -221,82 +243,45 @@ class Answerer:
         run.timings["prompt_tokens"] = sum(
             self.retriever.embedder.count_tokens([m["content"] for m in request.messages])
         )
-        checker = SupportChecker(run.standalone, context, self.retriever.embedder.embed)
-        by_n = {c.n: c for c in context}
-        numbers: dict[int, int] = {}  # context n -> citation number, in order of first use
-        citations: list[Citation] = []
-        sentences: list[AnswerSentence] = []
+        verified = _Verified(SupportChecker(run.standalone, context, self.retriever.embedder.embed))
         reader = _ClaimReader()
         raw: list[str] = []
-        first = True
-        verify_s = 0.0
         for delta in self.generator.stream(request):
-            if first:
+            if not raw:
                 run.mark("ttft_ms", run.started)
-                first = False
             raw.append(delta)
             for kind, value in reader.feed(delta):
                 if kind == "text":
                     yield "token", {"text": value}
-                    continue
-                v0 = time.perf_counter()
-                checked = checker.check(value)
-                verify_s += time.perf_counter() - v0
-                for n in checked.cites if checked.supported else []:
-                    if n not in numbers:
-                        numbers[n] = len(citations) + 1
-                        citations.append(Citation.of(numbers[n], by_n[n]))
-                        yield "citation", asdict(citations[-1])
-                marks = [numbers[n] for n in checked.cites] if checked.supported else []
-                sentences.append(AnswerSentence(checked.text, marks, checked.supported))
-                yield (
-                    "sentence",
-                    {
-                        "index": len(sentences) - 1,
-                        "supported": checked.supported,
-                        "citations": marks,
-                    },
-                )
-        if first:
+                else:
+                    yield from verified.add(value)
+        if not raw:
             run.mark("ttft_ms", run.started)
         run.mark("generate_ms", t)
         parsed = parse_answer("".join(raw))
-        if not reader.claims_seen and parsed.claims:
+        if not reader.claims_seen:
             # A reply that was not the streamed JSON shape: check its claims now.
             for claim in parsed.claims:
-                v0 = time.perf_counter()
-                checked = checker.check(claim)
-                verify_s += time.perf_counter() - v0
-                for n in checked.cites if checked.supported else []:
-                    if n not in numbers:
-                        numbers[n] = len(citations) + 1
-                        citations.append(Citation.of(numbers[n], by_n[n]))
-                        yield "citation", asdict(citations[-1])
-                marks = [numbers[n] for n in checked.cites] if checked.supported else []
-                sentences.append(AnswerSentence(checked.text, marks, checked.supported))
-        run.timings["verify_ms"] = round(verify_s * 1000, 1)
-        supported = [s for s in sentences if s.supported]
+                yield from verified.add(claim)
+        run.timings["verify_ms"] = round(verified.seconds * 1000, 1)
+        supported = [s for s in verified.sentences if s.supported]
         if not parsed.answerable or not supported:
-            yield "done", {"answer": self._abstain(run, context, sentences)}
+            yield "done", {"answer": self._abstain(run, context, verified.sentences)}
             return
         text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in supported)
         run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
-        yield (
-            "done",
-            {
-                "answer": Answer(
-                    run.question,
-                    run.standalone,
-                    text.strip(),
-                    sentences,
-                    citations,
-                    False,
-                    timings=run.timings,
-                    model=self.generator.model_id,
-                    backend=self.generator.name,
-                )
-            },
+        answer = Answer(
+            run.question,
+            run.standalone,
+            text.strip(),
+            verified.sentences,
+            verified.citations,
+            False,
+            timings=run.timings,
+            model=self.generator.model_id,
+            backend=self.generator.name,
         )
+        yield "done", {"answer": answer}
 
     def _abstain(
         self, run: _Run, context: Sequence[ContextSentence], sentences: list[AnswerSentence]
@@ -314,6 +299,39 @@ class Answerer:
             timings=run.timings,
             model=self.generator.model_id,
             backend=self.generator.name,
+        )
+
+
+class _Verified:
+    """Checks claims one by one, numbering citations in order of first use."""
+
+    def __init__(self, checker: SupportChecker) -> None:
+        self.checker = checker
+        self.numbers: dict[int, int] = {}  # context n -> citation number
+        self.citations: list[Citation] = []
+        self.sentences: list[AnswerSentence] = []
+        self.seconds = 0.0
+
+    def add(self, claim: Claim) -> Iterator[Event]:
+        started = time.perf_counter()
+        checked = self.checker.check(claim)
+        self.seconds += time.perf_counter() - started
+        cites = checked.cites if checked.supported else []
+        for n in cites:
+            if n not in self.numbers:
+                self.numbers[n] = len(self.citations) + 1
+                self.citations.append(Citation.of(self.numbers[n], self.checker.by_n[n]))
+                yield "citation", asdict(self.citations[-1])
+        marks = [self.numbers[n] for n in cites]
+        self.sentences.append(AnswerSentence(checked.text, marks, checked.supported))
+        yield (
+            "sentence",
+            {
+                "index": len(self.sentences) - 1,
+                "text": checked.text,
+                "supported": checked.supported,
+                "citations": marks,
+            },
         )
 
 

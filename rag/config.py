@@ -75,6 +75,24 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str = Field("default")
 
+    # --- the HTTP service ---
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins of pages that embed the widget (JSON list)."
+    )
+    write_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="API keys that may add or delete articles; none set = writes disabled.",
+    )
+    ask_keys: list[SecretStr] = Field(
+        default_factory=list, description="When set, asking needs one of these keys too."
+    )
+    max_body_bytes: int = Field(8_000_000, ge=1024, description="Largest request body.")
+    rate_limit: str = Field("120/minute", description="Per API key, else per client address.")
+    generator_slots: int = Field(1, ge=1, le=64, description="LLM answers generated at once.")
+    generator_queue: int = Field(
+        4, ge=0, le=1000, description="Answers that may wait for a slot; more get 503."
+    )
+
     @field_validator("default_index")
     @classmethod
     def _index_name(cls, value: str) -> str:

@@ -18,6 +18,7 @@ from rag.generators.base import Generator
 from rag.index import Index, drop_index
 from rag.ingest import IngestReport, Progress, ingest
 from rag.retrieve import Retriever
+from rag.slots import Slots
 from rag.types import Article, Filters, Hit
 
 
@@ -27,6 +28,7 @@ class Desk:
         self._embedder = embedder
         self._retrievers: dict[str, Retriever] = {}
         self._generators: dict[str, Generator] = {}
+        self.slots = Slots(settings.generator_slots, settings.generator_queue)
         self._lock = threading.RLock()
 
     @property
@@ -97,7 +99,7 @@ class Desk:
             return self._generators[name]
 
     def answerer(self, index: str | None = None, backend: str | None = None) -> Answerer:
-        return Answerer(self.retriever(index), self.generator(backend), self.settings)
+        return Answerer(self.retriever(index), self.generator(backend), self.settings, self.slots)
 
     def answer(
         self,

@@ -11,6 +11,7 @@ class NewsdeskError(Exception):
     """Base of every error a user can cause or meet; never raised itself."""
 
     status: int = 400
+    retry_after: int | None = None  # seconds, for errors that pass with time
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -115,9 +116,34 @@ class GeneratorBusy(NewsdeskError):
     """Every generator slot is taken and the queue is full: retry later."""
 
     status = 503
+    retry_after = 5
 
 
 class ModelFileError(NewsdeskError):
     """A model file that is missing, incomplete or fails its checksum."""
 
     status = 500
+
+
+# --- the HTTP service ------------------------------------------------------------------------
+class MissingApiKey(NewsdeskError):
+    status = 401
+
+
+class InvalidApiKey(NewsdeskError):
+    status = 403
+
+
+class WritesDisabled(NewsdeskError):
+    """No write keys are configured, so nobody may add or delete articles over HTTP."""
+
+    status = 403
+
+
+class BodyTooLarge(NewsdeskError):
+    status = 413
+
+
+class RateLimited(NewsdeskError):
+    status = 429
+    retry_after = 60

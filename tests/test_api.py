@@ -1,7 +1,8 @@
-"""The HTTP API through FastAPI's TestClient, on a real index and the real embedder."""
+"""The HTTP API through FastAPI's TestClient: real index, real embedder, extractive answers."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +14,41 @@ from rag.config import Settings
 from rag.desk import Desk
 from tests.conftest import SEEDS
 
+WRITE = {"Authorization": "Bearer write-secret"}
+NEW = {
+    "id": "ledger-1",
+    "title": "Fed raises rates",
+    "source": "The Ledger",
+    "published_at": "2024-01-05",
+    "body": "The Fed raised rates by 0.25 points on Jan. 5.\n\nMarkets fell 2% after that.",
+}
+
+
+def make_client(tmp_path: Path, embedder, **overrides) -> TestClient:
+    fields = {
+        "index_dir": tmp_path / "indexes",
+        "generator_backend": "extractive",
+        "write_keys": ["write-secret"],
+        "cors_origins": ["http://news.example"],
+    }
+    settings = Settings(**(fields | overrides))
+    desk = Desk(settings, embedder=embedder)
+    desk.ingest_paths([SEEDS])
+    return TestClient(create_app(settings, desk))
+
 
 @pytest.fixture
 def client(tmp_path: Path, embedder) -> Iterator[TestClient]:
-    settings = Settings(index_dir=tmp_path / "indexes")
-    desk = Desk(settings, embedder=embedder)
-    desk.ingest_paths([SEEDS])
-    with TestClient(create_app(settings, desk)) as test_client:
+    with make_client(tmp_path, embedder) as test_client:
         yield test_client
+
+
+def sse(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events
 
 
 def test_search_returns_hits_with_offsets(client: TestClient) -> None:
@@ -35,6 +63,75 @@ def test_search_returns_hits_with_offsets(client: TestClient) -> None:
         assert article["body"][s["char_start"] : s["char_end"]] == s["text"]
 
 
+def test_ask_returns_the_answer_object(client: TestClient) -> None:
+    answer = client.post(
+        "/v1/ask", json={"question": "What does Russia demand from Ukraine?"}
+    ).json()
+    assert answer["abstained"] is False and answer["backend"] == "extractive"
+    first = answer["citations"][0]
+    assert set(first) == {
+        "n", "article_id", "title", "source", "url", "published_at",
+        "sentence_id", "text", "char_start", "char_end",
+    }  # fmt: skip
+    assert f"[{first['n']}]" in answer["text"]
+    abstain = client.post("/v1/ask", json={"question": "Best lasagna recipe?"}).json()
+    assert abstain["abstained"] and abstain["citations"] == []
+
+
+def test_ask_stream_sends_tokens_citations_and_done(client: TestClient) -> None:
+    with client.stream("POST", "/v1/ask/stream", json={"question": "Who is Galuzin?"}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = sse(response.read().decode())
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "token" and kinds[-1] == "done"
+    assert "citation" in kinds and "sentence" in kinds
+    assert events[-1][1]["answer"]["citations"]
+
+
+def test_articles_crud_needs_a_write_key(client: TestClient) -> None:
+    payload = {"articles": [NEW]}
+    assert client.post("/v1/articles", json=payload).json()["error"] == "MissingApiKey"
+    wrong = client.post("/v1/articles", json=payload, headers={"X-API-Key": "nope"})
+    assert wrong.status_code == 403 and wrong.json()["error"] == "InvalidApiKey"
+    added = client.post("/v1/articles", json=payload, headers=WRITE)
+    assert added.status_code == 200 and added.json()["added"] == 1
+    listed = client.get("/v1/articles", params={"source": "The Ledger"}).json()["articles"]
+    assert [a["id"] for a in listed] == ["ledger-1"]
+    assert listed[0]["published_at"] == "2024-01-05T00:00:00Z"
+    page = client.get("/v1/articles", params={"limit": 1, "offset": 1}).json()
+    assert len(page["articles"]) == 1 and page["offset"] == 1
+    one = client.get("/v1/articles/ledger-1").json()
+    assert [s["text"] for s in one["sentences"]][1] == "Markets fell 2% after that."
+    assert client.delete("/v1/articles/ledger-1").status_code == 401
+    assert client.delete("/v1/articles/ledger-1", headers=WRITE).status_code == 204
+    assert client.get("/v1/articles/ledger-1").json()["error"] == "UnknownArticle"
+
+
+def test_bad_articles_write_nothing(client: TestClient) -> None:
+    bad = {"articles": [NEW, {"title": "Empty", "body": "  "}]}
+    response = client.post("/v1/articles", json=bad, headers=WRITE)
+    assert response.status_code == 422 and response.json()["error"] == "EmptyBody"
+    assert client.get("/v1/articles/ledger-1").status_code == 404
+    dup = client.post("/v1/articles", json={"articles": [NEW, NEW]}, headers=WRITE)
+    assert dup.status_code == 409 and dup.json()["error"] == "DuplicateArticleId"
+
+
+def test_writes_disabled_without_configured_keys(tmp_path: Path, embedder) -> None:
+    with make_client(tmp_path, embedder, write_keys=[]) as client:
+        response = client.post("/v1/articles", json={"articles": [NEW]}, headers=WRITE)
+    assert response.status_code == 403 and response.json()["error"] == "WritesDisabled"
+
+
+def test_ask_keys_when_configured(tmp_path: Path, embedder) -> None:
+    with make_client(tmp_path, embedder, ask_keys=["ask-secret"]) as client:
+        assert client.post("/v1/ask", json={"question": "Who?"}).status_code == 401
+        ok = client.post(
+            "/v1/ask", json={"question": "Who is Galuzin?"}, headers={"X-API-Key": "ask-secret"}
+        )
+        assert ok.status_code == 200
+
+
 @pytest.mark.parametrize(
     ("payload", "status", "error"),
     [
@@ -42,10 +139,11 @@ def test_search_returns_hits_with_offsets(client: TestClient) -> None:
         ({"question": "x" * 2500}, 413, "QuestionTooLong"),
         ({"question": "ok", "k": 0}, 422, "InvalidRequest"),
         ({"question": "ok", "surprise": 1}, 422, "InvalidRequest"),
+        ({"question": 5}, 422, "InvalidRequest"),
         ({"question": "ok", "index": "nope"}, 404, "UnknownIndex"),
     ],
 )
-def test_errors_have_stable_names(
+def test_search_errors_have_stable_names(
     client: TestClient, payload: dict, status: int, error: str
 ) -> None:
     response = client.post("/v1/search", json=payload)
@@ -53,8 +151,84 @@ def test_errors_have_stable_names(
     assert response.json()["error"] == error
 
 
-def test_health_and_page(client: TestClient) -> None:
+@pytest.mark.parametrize(
+    ("payload", "status", "error"),
+    [
+        ({"question": "¿Qué exige Rusia a Ucrania para la paz?"}, 422, "UnsupportedLanguage"),
+        ({"question": "ok", "backend": "gpt-17"}, 400, "UnknownBackend"),
+        (
+            {"question": "ok", "history": [{"role": "wizard", "content": "x"}]},
+            422,
+            "InvalidRequest",
+        ),
+    ],
+)
+def test_ask_errors_have_stable_names(
+    client: TestClient, payload: dict, status: int, error: str
+) -> None:
+    for path in ("/v1/ask", "/v1/ask/stream"):
+        response = client.post(path, json=payload)
+        assert (response.status_code, response.json()["error"]) == (status, error)
+
+
+def test_malformed_and_oversized_bodies_are_4xx(tmp_path: Path, embedder) -> None:
+    with make_client(tmp_path, embedder, max_body_bytes=2048) as client:
+        broken = client.post(
+            "/v1/ask", content=b'{"question": ', headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 422 and broken.json()["error"] == "InvalidRequest"
+        huge = client.post("/v1/ask", json={"question": "x" * 5000})
+        assert huge.status_code == 413 and huge.json()["error"] == "BodyTooLarge"
+
+
+def test_rate_limit_gives_429_with_retry_after(tmp_path: Path, embedder) -> None:
+    with make_client(tmp_path, embedder, rate_limit="3/minute") as client:
+        codes = [client.get("/v1/articles").status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.get("/v1/articles")
+        assert limited.json()["error"] == "RateLimited" and int(limited.headers["retry-after"]) > 0
+        # Another key has its own budget.
+        assert client.get("/v1/articles", headers={"X-API-Key": "k2"}).status_code == 200
+        assert client.get("/healthz").status_code == 200
+
+
+def test_cors_allows_listed_origins_only(client: TestClient) -> None:
+    asked = {"Origin": "http://news.example", "Access-Control-Request-Method": "POST"}
+    ok = client.options("/v1/ask/stream", headers=asked)
+    assert ok.headers.get("access-control-allow-origin") == "http://news.example"
+    evil = client.options("/v1/ask/stream", headers={**asked, "Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in evil.headers
+
+
+def test_openai_compatible_chat(client: TestClient) -> None:
+    body = {
+        "model": "newsdesk",
+        "messages": [{"role": "user", "content": "What does Russia demand from Ukraine?"}],
+        "temperature": 0.2,
+    }
+    reply = client.post("/v1/chat/completions", json=body).json()
+    assert reply["object"] == "chat.completion"
+    content = reply["choices"][0]["message"]["content"]
+    assert "[1]" in content and "Sources:" in content and reply["citations"]
+    with client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as response:
+        lines = [x[6:] for x in response.read().decode().splitlines() if x.startswith("data: ")]
+    assert lines[-1] == "[DONE]"
+    chunks = [json.loads(x) for x in lines[:-1]]
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert "[1]" in streamed and chunks[-1]["citations"]
+    assert client.get("/v1/models").json()["data"][0]["id"] == "newsdesk"
+
+
+def test_health_ready_metrics_and_pages(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json()["index"]["articles"] == 1
+    ready = client.get("/readyz").json()
+    assert ready["index"]["articles"] == 1 and ready["generator"]["backend"] == "extractive"
+    client.post("/v1/ask", json={"question": "Who is Galuzin?"})
+    metrics = client.get("/metrics").text
+    assert 'newsdesk_requests_total{method="POST",route="/v1/ask",status="200"}' in metrics
+    assert "newsdesk_answer_stage_seconds_bucket" in metrics
+    assert "newsdesk_generator_queue_waiting" in metrics
     assert client.get("/").status_code == 200
-    assert client.get("/v1/articles/missing").json()["error"] == "UnknownArticle"
+    assert client.get("/widget.js").headers["content-type"].startswith("application/javascript")
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/nowhere").json()["error"] == "NotFound"

@@ -1,33 +1,31 @@
-"""Articles: read one with its sentences and offsets (for highlighting a citation)."""
+"""Articles: list, read one with its sentences (for highlighting), ingest, delete."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Annotated
 
-from api.deps import DeskDep
-from api.schemas import SentenceOut
-from rag.types import iso_date, sentence_id
+from fastapi import APIRouter, Query
+
+from api.deps import DeskDep, WriteKey
+from api.schemas import (
+    ArticleList,
+    ArticleOut,
+    ArticlesIn,
+    ArticleSummary,
+    FilterIn,
+    IngestOut,
+    SentenceOut,
+)
+from rag.articles import make_article
+from rag.errors import DuplicateArticleId
+from rag.types import Article, iso_date, sentence_id
 
 router = APIRouter(prefix="/v1", tags=["articles"])
 
 
-class ArticleOut(BaseModel):
-    id: str
-    title: str
-    source: str | None
-    url: str | None
-    published_at: str | None
-    author: str | None
-    category: str | None
-    body: str
-    sentences: list[SentenceOut]
-
-
-@router.get("/articles/{article_id}", response_model=ArticleOut)
-def get_article(article_id: str, desk: DeskDep, index: str | None = None) -> ArticleOut:
-    article, spans = desk.index(index).get_article(article_id)
-    return ArticleOut(
+def _summary(article: Article) -> ArticleSummary:
+    return ArticleSummary(
         id=article.id,
         title=article.title,
         source=article.source,
@@ -35,14 +33,57 @@ def get_article(article_id: str, desk: DeskDep, index: str | None = None) -> Art
         published_at=iso_date(article.published_at),
         author=article.author,
         category=article.category,
-        body=article.body,
-        sentences=[
-            SentenceOut(
-                sentence_id=sentence_id(article.id, i),
-                text=article.body[s:e],
-                char_start=s,
-                char_end=e,
-            )
-            for i, (s, e) in enumerate(spans)
-        ],
     )
+
+
+@router.get("/articles", response_model=ArticleList)
+def list_articles(
+    desk: DeskDep,
+    index: str | None = None,
+    source: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006 (FastAPI copies it)
+    published_after: datetime | None = None,
+    published_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> ArticleList:
+    filters = FilterIn(
+        sources=source, published_after=published_after, published_before=published_before
+    ).to_filters()
+    found = desk.index(index).list_articles(filters, limit, offset)
+    return ArticleList(articles=[_summary(a) for a in found], limit=limit, offset=offset)
+
+
+@router.get("/articles/{article_id}", response_model=ArticleOut)
+def get_article(article_id: str, desk: DeskDep, index: str | None = None) -> ArticleOut:
+    article, spans = desk.index(index).get_article(article_id)
+    sentences = [
+        SentenceOut(
+            sentence_id=sentence_id(article.id, i),
+            text=article.body[s:e],
+            char_start=s,
+            char_end=e,
+        )
+        for i, (s, e) in enumerate(spans)
+    ]
+    return ArticleOut(**_summary(article).model_dump(), body=article.body, sentences=sentences)
+
+
+@router.post("/articles", response_model=IngestOut, dependencies=[WriteKey])
+def add_articles(body: ArticlesIn, desk: DeskDep) -> IngestOut:
+    """Add or update articles; the whole batch is validated before anything is written."""
+    limit = desk.settings.max_article_chars
+    articles = [
+        make_article(a.model_dump(), f"articles[{i}]", limit) for i, a in enumerate(body.articles)
+    ]
+    seen: set[str] = set()
+    for article in articles:
+        if article.id in seen:
+            raise DuplicateArticleId(f"article id {article.id!r} appears twice in this batch")
+        seen.add(article.id)
+    report = desk.ingest_articles(articles, body.index)
+    return IngestOut(**report.to_json(), article_ids=report.article_ids)
+
+
+@router.delete("/articles/{article_id}", status_code=204, dependencies=[WriteKey])
+def delete_article(article_id: str, desk: DeskDep, index: str | None = None) -> None:
+    desk.delete_article(article_id, index)
