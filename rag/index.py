@@ -264,11 +264,17 @@ class Index:
 
     @property
     def generation(self) -> int:
-        """Bumped by every write, so caches built on the chunks (BM25) know they are stale."""
-        return int(self._chunks.metadata.get("generation", 0))
+        """Bumped by every write, so caches built on the chunks (BM25) know they are stale.
+
+        Read afresh from Chroma each time: another process (an ingest beside the server) may
+        have written since this collection handle was opened.
+        """
+        fresh = self._client.get_collection(self._chunks.name, embedding_function=None)
+        return int((fresh.metadata or {}).get("generation", 0))
 
     def bump_generation(self) -> None:
-        meta = dict(self._chunks.metadata or {})
+        fresh = self._client.get_collection(self._chunks.name, embedding_function=None)
+        meta = dict(fresh.metadata or {})
         meta["generation"] = int(meta.get("generation", 0)) + 1
         self._chunks.modify(metadata=meta)
 

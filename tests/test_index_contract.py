@@ -140,3 +140,20 @@ def test_other_embedder_is_refused_with_rebuild_command(
         Desk(backend_settings, embedder=embedder).search("Zelensky", 3, index=index_name)  # type: ignore[arg-type]
     assert "test-hash-8" in info.value.message
     assert f"newsdesk index drop {index_name}" in info.value.message
+
+
+def test_a_write_by_another_process_reaches_the_lexical_cache(
+    backend_settings: Settings, index_name: str, embedder: object, tmp_path: Path
+) -> None:
+    server = Desk(backend_settings, embedder=embedder)  # type: ignore[arg-type]
+    server.ingest_paths([write(tmp_path / "a.jsonl", NEWS)], index_name)
+    assert server.search("storm closed three ports", 3, index=index_name)[0].article_id == (
+        "courier-1"
+    )
+    other = Desk(backend_settings, embedder=embedder)  # type: ignore[arg-type]
+    edited = [dict(NEWS[1], body="Fog delayed ferries along the north shore.")]
+    other.ingest_paths([write(tmp_path / "b.jsonl", edited)], index_name)
+    live = chunk_ids(server, index_name)
+    for hit in server.search("storm closed three ports", 10, index=index_name):
+        assert hit.chunk_id in live
+    assert "Fog delayed" in server.search("fog ferries", 1, index=index_name)[0].sentences[0].text
