@@ -14,7 +14,7 @@ export ANONYMIZED_TELEMETRY := False
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install browser serve test index bench lint clean
+.PHONY: install browser serve test eval-gate index bench lint clean
 
 install: $(STAMP)
 
@@ -42,6 +42,18 @@ serve: index
 
 test: install browser
 	$(BIN)/python -m pytest
+	$(MAKE) eval-gate
+
+# The seed golden set with the extractive backend: a regression in answers or citations fails.
+EVAL_DIR := $(shell mktemp -d -u /tmp/newsdesk-eval-XXXXXX)
+eval-gate: install
+	NEWSDESK_INDEX_DIR=$(EVAL_DIR)/indexes $(BIN)/newsdesk ingest seeds --index seed
+	NEWSDESK_INDEX_DIR=$(EVAL_DIR)/indexes $(BIN)/newsdesk eval run --set eval/sets/seed.jsonl \
+	  --index seed --backend extractive --out $(EVAL_DIR)/run \
+	  --fail-under correct=0.5 --fail-under answer_contains=0.66 \
+	  --fail-under citation_recall=0.8 --fail-under citation_precision=0.55 \
+	  --fail-under evidence_recall@k=0.9 --fail-under supported_rate=0.95
+	rm -rf $(EVAL_DIR)
 
 bench: install
 	$(BIN)/python bench/run_all.py

@@ -17,6 +17,12 @@ from rag.text import content_stems, names, numbers
 from rag.types import Hit, Sentence, iso_date
 
 HEADER_TOKENS = 24  # an article's header line, roughly, in tokens
+_HEADING_WORDS = 8  # an unpunctuated line this short is a section heading, not a statement
+
+
+def is_heading(text: str) -> bool:
+    """ "Key Takeaways", "The Russian Precondition": layout that states nothing citable."""
+    return len(text.split()) <= _HEADING_WORDS and text.rstrip()[-1:] not in ".!?\"”’'"
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class ContextSentence:
     url: str | None
     published_at: int | None
     relevance: float  # share of the question's content words the sentence holds
+    matched: int = 0  # how many of them
 
 
 def relevance(question_terms: set[str], text: str) -> float:
@@ -54,7 +61,7 @@ def select_context(
     for hit in hits:
         ranked = []
         for sentence in hit.sentences:
-            if sentence.id in seen:  # overlapping chunks share sentences
+            if sentence.id in seen or is_heading(sentence.text):  # chunks overlap
                 continue
             seen.add(sentence.id)
             ranked.append((relevance(terms, sentence.text), sentence, hit))
@@ -87,6 +94,7 @@ def select_context(
             url=hit.url,
             published_at=hit.published_at,
             relevance=score,
+            matched=round(score * len(terms)),
         )
         for i, (score, sentence, hit) in enumerate(chosen, start=1)
     ]

@@ -131,14 +131,19 @@ class Index:
         got = self._articles.get(ids=list(ids) if ids is not None else None, include=["metadatas"])
         return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
 
-    def put_article(self, article: Article, spans: Sequence[tuple[int, int]]) -> None:
-        """Written last in an ingest: its presence says the article's chunks are complete."""
-        meta = article.meta() | {
-            "content_hash": article.content_hash,
-            "spans": json.dumps(list(spans)),
-        }
+    def put_articles(self, done: Sequence[tuple[Article, Sequence[tuple[int, int]]]]) -> None:
+        """Written last in an ingest: a record says its article's chunks are complete."""
+        if not done:
+            return
         self._articles.upsert(
-            ids=[article.id], embeddings=[_NO_VECTOR], documents=[article.body], metadatas=[meta]
+            ids=[article.id for article, _ in done],
+            embeddings=[_NO_VECTOR] * len(done),
+            documents=[article.body for article, _ in done],
+            metadatas=[
+                article.meta()
+                | {"content_hash": article.content_hash, "spans": json.dumps(list(spans))}
+                for article, spans in done
+            ],
         )
 
     def get_article(self, article_id: str) -> tuple[Article, list[tuple[int, int]]]:
@@ -206,10 +211,13 @@ class Index:
                 found[key] = [float(x) for x in vector]
         return found
 
-    def delete_stale_chunks(self, article_id: str, keep: Iterable[str]) -> int:
-        """Remove the article's chunks that are not in `keep` (left by an older version)."""
-        have = self._chunks.get(where={"article_id": article_id}, include=[])["ids"]
-        stale = sorted(set(have) - set(keep))
+    def delete_stale_chunks(self, article_ids: Sequence[str], keep: Iterable[str]) -> int:
+        """Remove these articles' chunks that are not in `keep` (older versions, or left by an
+        ingest that was killed while writing another version)."""
+        if not article_ids:
+            return 0
+        have = self._chunks.get(where={"article_id": {"$in": list(article_ids)}}, include=[])
+        stale = sorted(set(have["ids"]) - set(keep))
         if stale:
             self._chunks.delete(ids=stale)
         return len(stale)
@@ -217,9 +225,7 @@ class Index:
     def dense_search(
         self, embedding: Sequence[float], n: int, filters: Filters | None = None
     ) -> list[ChunkRecord]:
-        n = min(n, self.chunk_count())
-        if n == 0:
-            return []
+        # Chroma returns fewer than n when there are fewer; no count() (it grows with the index).
         got = self._chunks.query(
             query_embeddings=[list(embedding)],
             n_results=n,
@@ -237,19 +243,14 @@ class Index:
             )
         ]
 
-    def all_chunks(self, page: int = 5000) -> list[ChunkRecord]:
-        """Every chunk's text and metadata, for the lexical index."""
-        records: list[ChunkRecord] = []
-        while True:
-            got = self._chunks.get(
-                limit=page, offset=len(records), include=["metadatas", "documents"]
-            )
-            records += [
-                ChunkRecord(i, d, m)
-                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-            ]
-            if len(got["ids"]) < page:
-                return records
+    def all_chunks(self) -> list[ChunkRecord]:
+        """Every chunk's text and metadata, for the lexical index (one read, no offset paging:
+        paging by offset re-reads everything before each page)."""
+        got = self._chunks.get(include=["metadatas", "documents"])
+        return [
+            ChunkRecord(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
 
     # --- bookkeeping -------------------------------------------------------------------------
     def chunk_count(self) -> int:

@@ -117,14 +117,13 @@ def ingest(
             pending = []
         # An article is finished only once all its chunks are written (possibly in this call).
     done = _write(pending, index, embedder, report, done, total, progress)
-    for plan in plans:
-        keep = [c.id for c in plan.chunks]
-        report.stale_deleted += index.delete_stale_chunks(plan.article.id, keep)
-        index.put_article(plan.article, plan.spans)
-        if plan.is_new:
-            report.added += 1
-        else:
-            report.updated += 1
+    for start in range(0, len(plans), settings.write_batch):
+        batch = plans[start : start + settings.write_batch]
+        keep = [c.id for plan in batch for c in plan.chunks]
+        report.stale_deleted += index.delete_stale_chunks([p.article.id for p in batch], keep)
+        index.put_articles([(plan.article, plan.spans) for plan in batch])
+    report.added = sum(plan.is_new for plan in plans)
+    report.updated = len(plans) - report.added
     if plans:
         index.bump_generation()
     report.seconds = time.perf_counter() - started

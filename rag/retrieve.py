@@ -39,7 +39,7 @@ def lexical_text(record: ChunkRecord) -> str:
 
 @dataclass
 class _Lexical:
-    key: tuple[int, int]
+    key: int
     records: list[ChunkRecord]
     bm25: object
     stemmer: object
@@ -93,18 +93,20 @@ class Retriever:
         if filters:
             mask = np.array([filters.admits(r.meta) for r in lexical.records])
             scores = np.where(mask, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:n]
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]  # the n best, then sort only those
+        top = top[np.lexsort((top, -scores[top]))]
         return [lexical.records[i] for i in top if scores[i] > 0]
 
     def _lexical_index(self) -> _Lexical | None:
-        key = (self.index.generation, self.index.chunk_count())
+        key = self.index.generation
         with self._lock:
             if self._lexical is None or self._lexical.key != key:
                 self._lexical = _build_lexical(self.index, key)
             return self._lexical if self._lexical.records else None
 
 
-def _build_lexical(index: Index, key: tuple[int, int]) -> _Lexical:
+def _build_lexical(index: Index, key: int) -> _Lexical:
     import bm25s
     import Stemmer
 

@@ -127,3 +127,11 @@ def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
         ("Russia demands land.", [1]),
         ("Ukraine refuses.", [2]),
     ]
+
+
+def test_section_headings_are_not_citable_context() -> None:
+    from rag.context import is_heading
+
+    assert is_heading("The Russian Precondition") and is_heading("Key Takeaways")
+    assert not is_heading("Kyiv refused.")
+    assert not is_heading("“We are ready,” he said.")
