@@ -25,7 +25,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # so `python bench/X.py` finds `rag` even without the editable install
+sys.path.insert(
+    0, str(ROOT)
+)  # so `python bench/X.py` finds `rag` even without the editable install
 DATA = ROOT / "data" / "multihop-rag"
 ARTICLES = DATA / "articles.jsonl"
 QUESTIONS = DATA / "questions-dev.jsonl"
@@ -48,9 +50,21 @@ def load_average() -> str:
     return f"{one:.2f} / {five:.2f} / {fifteen:.2f}"
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is KiB on Linux)."""
+def ru_maxrss_mb() -> float:
+    """resource.getrusage ru_maxrss (KiB on Linux). Caveat: Linux carries the parent's peak
+    over fork+exec, so in a subprocess this is max(parent's peak, own peak)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS: VmHWM from /proc (reset by exec); ru_maxrss elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return ru_maxrss_mb()
 
 
 def machine_info() -> dict[str, Any]:

@@ -59,7 +59,7 @@ QUESTIONS = [
     "What dates and places appear in the excerpts, and what happened there?",
     "Which claims in the excerpts come from named sources, and who are they?",
 ]
-CONTEXT_CHARS = 1500  # about 330 tokens of excerpts: with the template and question ~400
+CONTEXT_CHARS = 1650  # about 360 tokens of excerpts: with the template and question ~400
 
 
 def build_context() -> str:
