@@ -30,12 +30,13 @@ import _common as C  # noqa: E402
 NAME = "answer_latency"
 
 
-def questions(n_multihop: int, seed: int) -> list[Any]:
+def questions(n_seed: int, n_multihop: int, seed: int) -> list[Any]:
     from eval.sets import load_set
 
     seed_set = load_set(C.ROOT / "eval" / "sets" / "seed.jsonl").items
     multihop = load_set(C.ROOT / "data" / "multihop-rag" / "questions-dev.jsonl").items
-    return seed_set + random.Random(seed).sample(multihop, n_multihop)
+    rng = random.Random(seed)
+    return rng.sample(seed_set, min(n_seed, len(seed_set))) + rng.sample(multihop, n_multihop)
 
 
 def run_ours(desk: Any, backend: str, items: list[Any]) -> list[dict[str, Any]]:
@@ -122,14 +123,15 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="qwen1.5b")
-    parser.add_argument("--multihop", type=int, default=20)
+    parser.add_argument("--seed-questions", type=int, default=10)
+    parser.add_argument("--multihop", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     from rag.desk import Desk
 
     info = C.machine_info()
-    items = questions(args.multihop, args.seed)
+    items = questions(args.seed_questions, args.multihop, args.seed)
     with C.temp_index_dir(NAME) as tmp:
         settings = C.make_settings(tmp, llm_profile=args.profile)
         desk = Desk(settings)
@@ -160,7 +162,8 @@ def main() -> None:
             "",
             *C.machine_lines(info),
             f"- Model: {model} (load {load_s:.1f} s); questions: {len(items)} "
-            f"(seed set + {args.multihop} MultiHop-RAG dev, sample seed {args.seed})",
+            f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG dev, "
+            f"sample seed {args.seed})",
             f"- Peak RSS of the process: {peak:.0f} MB",
             "",
             table,

@@ -211,12 +211,7 @@ class Answerer:
     def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
         turns = "\n".join(f"{h.get('role', 'user')}: {h.get('content', '')}" for h in history[-6:])
         if not self.generator.uses_llm:
-            # No model to rewrite with: a follow-up that refers back ("it", "what about...")
-            # is read together with the last user turn; a new question stands on its own.
-            if not _REFERS_BACK.search(question):
-                return question
-            last = next((h["content"] for h in reversed(history) if h.get("role") == "user"), "")
-            return f"{last} {question}".strip()
+            return _glued(question, history)
         request = GenerationRequest(
             messages=[
                 {"role": "system", "content": REWRITE_SYSTEM},
@@ -229,7 +224,9 @@ class Answerer:
         raw = "".join(self.generator.stream(request))
         data = parse_answer(raw)  # tolerant JSON reading
         rewritten = _json_field(raw, "question") or (data.claims[0].text if data.claims else "")
-        return rewritten.strip() or question
+        if rewritten.strip().lower() in ("", question.lower()):
+            return _glued(question, history)  # the model did not rewrite: keep the context
+        return rewritten.strip()
 
     def _generate(self, run: _Run, context: list[ContextSentence], t: float) -> Iterator[Event]:
         request = GenerationRequest(
@@ -342,6 +339,15 @@ class _Verified:
                 "citations": marks,
             },
         )
+
+
+def _glued(question: str, history: Sequence[dict[str, str]]) -> str:
+    """A follow-up that refers back ("it", "what about...") read together with the last user
+    turn; a question that stands on its own is left alone."""
+    if not _REFERS_BACK.search(question):
+        return question
+    last = next((h["content"] for h in reversed(history) if h.get("role") == "user"), "")
+    return f"{last} {question}".strip()
 
 
 def _json_field(raw: str, key: str) -> str | None:

@@ -1,0 +1,114 @@
+"""The answer pipeline with a real language model (the packaged 0.5B, for speed), in-process
+and through an OpenAI-compatible server (xllamacpp's own listener on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from rag.config import Settings
+from rag.desk import Desk
+from rag.errors import GeneratorUnavailable
+from tests.conftest import SEEDS, free_port
+from tests.test_answer import PLANTED
+
+pytestmark = [pytest.mark.llm, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Desk]:
+    root = tmp_path_factory.mktemp("answer-llm")
+    settings = Settings(
+        index_dir=root / "indexes",
+        model_cache_dir=root / "models",
+        llm_profile="qwen0.5b",
+        llm_n_ctx=2048,
+    )
+    desk = Desk(settings, embedder=embedder)
+    planted = root / "planted.jsonl"
+    planted.write_text(json.dumps(PLANTED) + "\n", encoding="utf-8")
+    desk.ingest_paths([SEEDS, planted])
+    llm = desk.generator("llamacpp")
+    desk.settings = settings.model_copy(
+        update={
+            "openai_base_url": llm.base_url,  # type: ignore[attr-defined]
+            "openai_api_key": llm.api_key,  # type: ignore[attr-defined]
+            "openai_model": llm.model_id,
+        }
+    )
+    yield desk
+    desk.close()
+
+
+def assert_grounded(desk: Desk, answer) -> None:
+    """Whatever the model wrote, what is shown is cited, checked and exact."""
+    for c in answer.citations:
+        article, _ = desk.index().get_article(c.article_id)
+        assert article.body[c.char_start : c.char_end] == c.text
+        assert f"[{c.n}]" in answer.text
+    shown = [s for s in answer.sentences if s.supported]
+    assert all(s.citations for s in shown)
+    for s in answer.sentences:
+        if not s.supported:
+            assert s.text not in answer.text  # an unsupported claim is never shown
+
+
+@pytest.mark.parametrize("backend", ["llamacpp", "openai"])
+def test_llm_answer_is_grounded(desk: Desk, backend: str) -> None:
+    answer = desk.answer(
+        "What does Russia demand from Ukraine before peace talks?", backend=backend
+    )
+    assert answer.backend == backend and answer.model.startswith("qwen2.5-coder-0.5b")
+    assert {"prompt_tokens", "ttft_ms", "generate_ms", "verify_ms"} <= set(answer.timings)
+    assert_grounded(desk, answer)
+    if not answer.abstained:
+        assert any("annex" in c.text or "territor" in c.text for c in answer.citations)
+
+
+def test_planted_instructions_change_nothing(desk: Desk) -> None:
+    answer = desk.answer("What did Galuzin tell the TASS news agency?")
+    assert_grounded(desk, answer)
+    assert "Ignore all previous instructions" not in " ".join(c.text for c in answer.citations)
+    assert "surrender" not in answer.text.lower()
+
+
+def test_follow_up_is_rewritten_before_retrieval(desk: Desk) -> None:
+    history = [
+        {"role": "user", "content": "Who invited Zelensky to Moscow?"},
+        {"role": "assistant", "content": "Russia invited him [1]."},
+    ]
+    answer = desk.answer("What condition did they set?", history)
+    assert answer.standalone_question != "What condition did they set?"
+    assert "rewrite_ms" in answer.timings
+    assert_grounded(desk, answer)
+
+
+def test_stream_yields_tokens_before_done(desk: Desk) -> None:
+    kinds = [k for k, _ in desk.answerer().stream("Who is Mikhail Galuzin?")]
+    assert kinds[-1] == "done"
+    if "token" in kinds:
+        assert kinds.count("token") >= 2  # token by token, not one block
+
+
+def test_dead_backend_is_a_named_503(tmp_path: Path, embedder) -> None:
+    settings = Settings(
+        index_dir=tmp_path / "indexes",
+        generator_backend="openai",
+        openai_base_url=f"http://127.0.0.1:{free_port()}/v1",
+        generator_timeout_s=10,
+    )
+    desk = Desk(settings, embedder=embedder)
+    desk.ingest_paths([SEEDS])
+    with pytest.raises(GeneratorUnavailable):
+        desk.answer("What does Russia demand from Ukraine?")
+    with TestClient(create_app(settings, desk)) as client:
+        response = client.post("/v1/ask", json={"question": "What does Russia demand?"})
+        assert response.status_code == 503
+        assert response.json()["error"] == "GeneratorUnavailable"
+        streamed = client.post("/v1/ask/stream", json={"question": "What does Russia demand?"})
+        assert "event: error" in streamed.text and "GeneratorUnavailable" in streamed.text
