@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     # take two of the ten result slots (bench/results/retrieval_quality_grid.md).
     chunk_overlap_sentences: int = Field(0, ge=0, le=8)
     max_article_chars: int = Field(2_000_000, ge=1_000)
-    write_batch: int = Field(256, ge=1, description="Chunks written to Chroma per call.")
+    write_batch: int = Field(
+        1024, ge=1, description="Chunks embedded (sorted by length) and written per call."
+    )
 
     # --- retrieval ---
     retrieve_k: int = Field(10, ge=1, le=100)
