@@ -243,14 +243,24 @@ class Index:
             )
         ]
 
-    def all_chunks(self) -> list[ChunkRecord]:
-        """Every chunk's text and metadata, for the lexical index (one read, no offset paging:
-        paging by offset re-reads everything before each page)."""
-        got = self._chunks.get(include=["metadatas", "documents"])
-        return [
-            ChunkRecord(i, d, m)
-            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-        ]
+    def all_chunks(self, page: int = 20_000) -> list[ChunkRecord]:
+        """Every chunk's text and metadata, for the lexical index.
+
+        Large pages: Chroma re-reads everything before an offset, so small pages cost time
+        quadratic in the index size; one unbounded read fails past SQLite's variable limit
+        (about 32k records).
+        """
+        records: list[ChunkRecord] = []
+        while True:
+            got = self._chunks.get(
+                limit=page, offset=len(records), include=["metadatas", "documents"]
+            )
+            records += [
+                ChunkRecord(i, d, m)
+                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            ]
+            if len(got["ids"]) < page:
+                return records
 
     # --- bookkeeping -------------------------------------------------------------------------
     def chunk_count(self) -> int:
