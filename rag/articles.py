@@ -44,7 +44,7 @@ def parse_date(value: Any, where: str) -> int | None:
     if isinstance(value, bool):
         raise InvalidDate(f"{where}: published_at must be a date, not {value!r}")
     if isinstance(value, int | float):
-        return int(value)
+        return _in_range(int(value), value, where)
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
@@ -62,7 +62,18 @@ def parse_date(value: Any, where: str) -> int | None:
         raise InvalidDate(f"{where}: published_at must be a string or a number, not {value!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return int(parsed.timestamp())
+    return _in_range(int(parsed.timestamp()), value, where)
+
+
+# Dates are rendered back with datetime: keep them inside its years 1..9999 in every time zone.
+_EPOCH_MIN = int(datetime(1, 1, 2, tzinfo=UTC).timestamp())
+_EPOCH_MAX = int(datetime(9999, 12, 30, tzinfo=UTC).timestamp())
+
+
+def _in_range(epoch: int, value: Any, where: str) -> int:
+    if not _EPOCH_MIN <= epoch <= _EPOCH_MAX:
+        raise InvalidDate(f"{where}: published_at {value!r} is outside the years 1 to 9999")
+    return epoch
 
 
 def normalise_body(body: str) -> str:

@@ -87,6 +87,8 @@ def test_text_file_with_front_matter_and_without(tmp_path: Path) -> None:
         ({"title": "", "body": "Text."}, MissingTitle),
         ({"title": "T", "body": "Text.", "published_at": "last Tuesday"}, InvalidDate),
         ({"title": "T", "body": "Text.", "published_at": True}, InvalidDate),
+        ({"title": "T", "body": "Text.", "published_at": 10**20}, InvalidDate),
+        ({"title": "T", "body": "Text.", "published_at": "9999-12-31T23:00:00-12:00"}, InvalidDate),
         ({"title": "T", "body": 5}, InvalidArticle),
         ({"title": "T", "body": "Text.", "source": ["a"]}, InvalidArticle),
         ({"id": "has space", "title": "T", "body": "Text."}, InvalidArticle),
