@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from pydantic import SecretStr
 
+from rag.config import Settings
 from rag.desk import Desk
-from rag.errors import InvalidApiKey, MissingApiKey, WritesDisabled
+from rag.errors import BackendNotAllowed, InvalidApiKey, MissingApiKey, WritesDisabled
 
 
 def get_desk(request: Request) -> Desk:
@@ -17,6 +18,18 @@ def get_desk(request: Request) -> Desk:
 
 
 DeskDep = Annotated[Desk, Depends(get_desk)]
+
+
+def allowed_backends(settings: Settings) -> list[str]:
+    return list(dict.fromkeys([settings.generator_backend, *settings.request_backends]))
+
+
+def request_backend(settings: Settings, name: str | None) -> str | None:
+    """The backend a request asked for, if the service offers it to requests."""
+    if name is not None and name not in allowed_backends(settings):
+        offered = ", ".join(allowed_backends(settings))
+        raise BackendNotAllowed(f"backend {name!r} is not offered here; choose one of: {offered}")
+    return name
 
 
 def presented_key(request: Request) -> str | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from rag.retrieve import MAX_QUESTION_CHARS
 from rag.types import Filters
@@ -13,6 +13,22 @@ from rag.types import Filters
 # Longer than the domain limit on purpose: a question that is merely too long gets the domain
 # error QuestionTooLong (413); only absurd bodies stop at validation.
 QUESTION_FIELD_MAX = MAX_QUESTION_CHARS * 4
+# Over HTTP an index is only ever named (as rag/index.py names them), never a folder path as
+# the CLI may give: a path would let a client open, create or delete a Chroma folder anywhere.
+INDEX_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
+
+
+def _encodable(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the text holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
+    return text
+
+
+# JSON can spell lone surrogates ("\\ud800"), which the tokenizer, Chroma and the content hash
+# all fail on. pydantic refuses them in fields with a length limit; `Text` is for the others.
+Text = Annotated[str, AfterValidator(_encodable)]
 
 
 class Strict(BaseModel):
@@ -20,7 +36,7 @@ class Strict(BaseModel):
 
 
 class FilterIn(Strict):
-    sources: list[str] = Field(default_factory=list, max_length=50)
+    sources: list[Text] = Field(default_factory=list, max_length=50)
     published_after: datetime | None = None
     published_before: datetime | None = None
 
@@ -46,14 +62,14 @@ class Turn(Strict):
 class SearchIn(Strict):
     question: str = Field(max_length=QUESTION_FIELD_MAX)
     k: int = Field(10, ge=1, le=100)
-    index: str | None = Field(None, max_length=200)
+    index: str | None = Field(None, pattern=INDEX_NAME)
     filters: FilterIn = Field(default_factory=FilterIn)
 
 
 class AskIn(Strict):
     question: str = Field(max_length=QUESTION_FIELD_MAX)
     history: list[Turn] = Field(default_factory=list, max_length=20)
-    index: str | None = Field(None, max_length=200)
+    index: str | None = Field(None, pattern=INDEX_NAME)
     filters: FilterIn = Field(default_factory=FilterIn)
     backend: str | None = Field(None, max_length=40, description="llamacpp, openai, extractive")
 
@@ -116,7 +132,7 @@ class AnswerOut(BaseModel):
 class ArticleIn(Strict):
     id: str | None = Field(None, max_length=128)
     title: str = Field(max_length=1000)
-    body: str
+    body: Text
     source: str | None = Field(None, max_length=500)
     url: str | None = Field(None, max_length=4000)
     published_at: str | int | None = None
@@ -126,7 +142,7 @@ class ArticleIn(Strict):
 
 class ArticlesIn(Strict):
     articles: list[ArticleIn] = Field(min_length=1, max_length=1000)
-    index: str | None = Field(None, max_length=200)
+    index: str | None = Field(None, pattern=INDEX_NAME)
 
 
 class IngestOut(BaseModel):

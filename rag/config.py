@@ -95,6 +95,11 @@ class Settings(BaseSettings):
         default_factory=list, description="When set, asking needs one of these keys too."
     )
     max_body_bytes: int = Field(8_000_000, ge=1024, description="Largest request body.")
+    request_backends: list[str] = Field(
+        default_factory=lambda: ["extractive"],
+        description="Backends a request may choose besides generator_backend (JSON list); "
+        "loading another model is the operator's choice, not a client's.",
+    )
     rate_limit: str = Field("120/minute", description="Per API key, else per client address.")
     generator_slots: int = Field(1, ge=1, le=64, description="LLM answers generated at once.")
     generator_queue: int = Field(

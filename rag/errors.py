@@ -85,6 +85,12 @@ class UnknownBackend(NewsdeskError):
     status = 400
 
 
+class BackendNotAllowed(NewsdeskError):
+    """A request chose a backend the service does not offer to requests."""
+
+    status = 403
+
+
 # --- questions and answers -------------------------------------------------------------------
 class InvalidQuestion(NewsdeskError):
     status = 422

@@ -155,7 +155,9 @@ def test_search_errors_have_stable_names(
     ("payload", "status", "error"),
     [
         ({"question": "¿Qué exige Rusia a Ucrania para la paz?"}, 422, "UnsupportedLanguage"),
-        ({"question": "ok", "backend": "gpt-17"}, 400, "UnknownBackend"),
+        ({"question": "ok", "backend": "gpt-17"}, 403, "BackendNotAllowed"),
+        # The server runs extractive answers: a client cannot make it load a 1.5B model.
+        ({"question": "ok", "backend": "llamacpp"}, 403, "BackendNotAllowed"),
         (
             {"question": "ok", "history": [{"role": "wizard", "content": "x"}]},
             422,
@@ -169,6 +171,15 @@ def test_ask_errors_have_stable_names(
     for path in ("/v1/ask", "/v1/ask/stream"):
         response = client.post(path, json=payload)
         assert (response.status_code, response.json()["error"]) == (status, error)
+
+
+def test_requests_choose_only_the_backends_on_offer(client: TestClient) -> None:
+    models = [m["id"] for m in client.get("/v1/models").json()["data"]]
+    assert models == ["newsdesk", "newsdesk-extractive"]
+    chat = {"model": "newsdesk-llamacpp", "messages": [{"role": "user", "content": "Who?"}]}
+    response = client.post("/v1/chat/completions", json=chat)
+    assert (response.status_code, response.json()["error"]) == (403, "BackendNotAllowed")
+    assert "llamacpp" not in client.get("/readyz").json()["generator"]["backend"]
 
 
 def test_malformed_and_oversized_bodies_are_4xx(tmp_path: Path, embedder) -> None:

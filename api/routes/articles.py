@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import DeskDep, WriteKey
 from api.schemas import (
+    INDEX_NAME,
     ArticleList,
     ArticleOut,
     ArticlesIn,
@@ -22,6 +23,7 @@ from rag.errors import DuplicateArticleId
 from rag.types import Article, iso_date, sentence_id
 
 router = APIRouter(prefix="/v1", tags=["articles"])
+IndexName = Annotated[str | None, Query(pattern=INDEX_NAME)]
 
 
 def _summary(article: Article) -> ArticleSummary:
@@ -39,7 +41,7 @@ def _summary(article: Article) -> ArticleSummary:
 @router.get("/articles", response_model=ArticleList)
 def list_articles(
     desk: DeskDep,
-    index: str | None = None,
+    index: IndexName = None,
     source: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006 (FastAPI copies it)
     published_after: datetime | None = None,
     published_before: datetime | None = None,
@@ -54,7 +56,7 @@ def list_articles(
 
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)
-def get_article(article_id: str, desk: DeskDep, index: str | None = None) -> ArticleOut:
+def get_article(article_id: str, desk: DeskDep, index: IndexName = None) -> ArticleOut:
     article, spans = desk.index(index).get_article(article_id)
     sentences = [
         SentenceOut(
@@ -85,5 +87,5 @@ def add_articles(body: ArticlesIn, desk: DeskDep) -> IngestOut:
 
 
 @router.delete("/articles/{article_id}", status_code=204, dependencies=[WriteKey])
-def delete_article(article_id: str, desk: DeskDep, index: str | None = None) -> None:
+def delete_article(article_id: str, desk: DeskDep, index: IndexName = None) -> None:
     desk.delete_article(article_id, index)

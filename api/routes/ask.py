@@ -14,7 +14,7 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
-from api.deps import AskKey, DeskDep
+from api.deps import AskKey, DeskDep, request_backend
 from api.schemas import AnswerOut, AskIn
 from rag.answer import Answer, Answerer, check_language
 from rag.errors import NewsdeskError
@@ -27,7 +27,7 @@ def _prepare(body: AskIn, desk: Any) -> Answerer:
     """Everything that can fail before an answer starts, so it fails with its HTTP status."""
     check_question(body.question)
     check_language(body.question)
-    answerer = desk.answerer(body.index, body.backend)
+    answerer = desk.answerer(body.index, request_backend(desk.settings, body.backend))
     if answerer.slots is not None and answerer.slots.full:
         raise answerer.slots.busy_error()
     return answerer

@@ -19,7 +19,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import AskKey, DeskDep
+from api.deps import AskKey, DeskDep, allowed_backends, request_backend
+from api.schemas import Text
 from rag.answer import Answer, Citation, check_language
 from rag.errors import EmptyQuestion, NewsdeskError
 from rag.retrieve import check_question
@@ -31,13 +32,13 @@ MODELS = {"newsdesk": None, "newsdesk-llamacpp": "llamacpp", "newsdesk-extractiv
 class ContentPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: str
-    text: str | None = None
+    text: Text | None = None
 
 
 class ChatMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[ContentPart] | None = None
+    content: Text | list[ContentPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -77,10 +78,12 @@ def _content(answer: Answer) -> str:
 
 
 @router.get("/models")
-def models() -> dict[str, Any]:
+def models(desk: DeskDep) -> dict[str, Any]:
+    offered = allowed_backends(desk.settings)
+    names = [m for m, backend in MODELS.items() if backend is None or backend in offered]
     return {
         "object": "list",
-        "data": [{"id": m, "object": "model", "owned_by": "newsdesk"} for m in MODELS],
+        "data": [{"id": m, "object": "model", "owned_by": "newsdesk"} for m in names],
     }
 
 
@@ -89,7 +92,7 @@ def chat_completions(body: ChatRequest, desk: DeskDep, request: Request) -> Any:
     question, history = _split(body)
     check_question(question)
     check_language(question)
-    answerer = desk.answerer(None, MODELS.get(body.model))
+    answerer = desk.answerer(None, request_backend(desk.settings, MODELS.get(body.model)))
     if answerer.slots is not None and answerer.slots.full:
         raise answerer.slots.busy_error()
     ident = f"chatcmpl-{uuid.uuid4().hex[:24]}"
