@@ -68,9 +68,9 @@ def peak_rss_mb() -> float:
 
 
 def machine_info() -> dict[str, Any]:
-    import torch
-
     from importlib.metadata import version
+
+    import torch
 
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -135,7 +135,10 @@ def load_embedder(settings):
 
     started = time.perf_counter()
     embedder = create_embedder(
-        settings.embedder, batch_size=settings.embed_batch_size, threads=settings.embed_threads
+        settings.embedder,
+        batch_size=settings.embed_batch_size,
+        threads=settings.embed_threads,
+        int8_queries=settings.embed_int8_queries,
     )
     return embedder, time.perf_counter() - started
 

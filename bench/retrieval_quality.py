@@ -74,6 +74,9 @@ class MemoEmbedder:
             self._memo.update(zip(missing, self.inner.embed(missing), strict=True))
         return [self._memo[t] for t in texts]
 
+    def embed_query(self, text):
+        return self.inner.embed_query(text)  # the int8 question path, as in service
+
     def count_tokens(self, texts):
         return self.inner.count_tokens(texts)
 
@@ -187,9 +190,10 @@ def single_rankings(tmp: Path, embedder, name: str, questions: list[dict], n: in
     retriever = Desk(C.make_settings(tmp, default_index=name, **overrides), embedder).retriever()
     dense, bm25 = {}, {}
     for q in questions:
-        vector = embedder.embed([q["question"]])[0]
+        vector = embedder.embed_query(q["question"])
         dense[q["id"]] = [_hit(r, 0.0) for r in retriever.index.dense_search(vector, n)]
-        bm25[q["id"]] = [_hit(r, 0.0) for r in retriever._bm25(q["question"], n, None)]
+        lexical = retriever._lexical_index()
+        bm25[q["id"]] = [_hit(r, 0.0) for r in retriever._bm25(lexical, q["question"], n, None)]
     return dense, bm25
 
 

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
         description="torch threads for embedding; 0 = one per core. One keeps queries fast "
         "beside a generator; `newsdesk ingest` uses every core.",
     )
+    embed_int8_queries: bool = Field(
+        True, description="Embed questions with an int8 copy of the embedder (faster searches)."
+    )
     chunk_max_tokens: int = Field(
         200, ge=16, le=256, description="Token budget of one chunk (the embedder's tokens)."
     )

@@ -39,6 +39,7 @@ class Desk:
                     self.settings.embedder,
                     batch_size=self.settings.embed_batch_size,
                     threads=self.settings.embed_threads,
+                    int8_queries=self.settings.embed_int8_queries,
                 )
             return self._embedder
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -223,25 +223,45 @@ class Index:
         return len(stale)
 
     def dense_search(
-        self, embedding: Sequence[float], n: int, filters: Filters | None = None
+        self,
+        embedding: Sequence[float],
+        n: int,
+        filters: Filters | None = None,
+        known: Mapping[str, ChunkRecord] | None = None,
     ) -> list[ChunkRecord]:
+        """The n nearest chunks. With `known` (records by id the caller already holds, such as
+        the lexical index's), Chroma returns only ids and distances and the records come from
+        `known`; the few it lacks (written since) are read by id."""
         # Chroma returns fewer than n when there are fewer; no count() (it grows with the index).
         got = self._chunks.query(
             query_embeddings=[list(embedding)],
             n_results=n,
             where=_where(filters),
-            include=["metadatas", "documents", "distances"],
+            include=["distances"] if known is not None else ["metadatas", "documents", "distances"],
         )
+        ids, distances = got["ids"][0], got["distances"][0]
+        if known is None:
+            return [
+                ChunkRecord(i, d, m, 1.0 - dist)
+                for i, d, m, dist in zip(
+                    ids, got["documents"][0], got["metadatas"][0], distances, strict=True
+                )
+            ]
+        missing = [i for i in ids if i not in known]
+        fetched = self.chunks_by_id(missing) if missing else {}
+        records = [known.get(i) or fetched.get(i) for i in ids]
         return [
-            ChunkRecord(i, d, m, 1.0 - dist)
-            for i, d, m, dist in zip(
-                got["ids"][0],
-                got["documents"][0],
-                got["metadatas"][0],
-                got["distances"][0],
-                strict=True,
-            )
+            replace(record, similarity=1.0 - dist)
+            for record, dist in zip(records, distances, strict=True)
+            if record is not None  # deleted between the two reads
         ]
+
+    def chunks_by_id(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        got = self._chunks.get(ids=list(ids), include=["metadatas", "documents"])
+        return {
+            i: ChunkRecord(i, d, m)
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        }
 
     def all_chunks(self, page: int = 20_000) -> list[ChunkRecord]:
         """Every chunk's text and metadata, for the lexical index.

@@ -41,6 +41,7 @@ def lexical_text(record: ChunkRecord) -> str:
 class _Lexical:
     key: int
     records: list[ChunkRecord]
+    by_id: dict[str, ChunkRecord]
     bm25: object
     stemmer: object
 
@@ -63,8 +64,11 @@ class Retriever:
         if not 1 <= k <= 100:
             raise InvalidQuestion(f"k must be between 1 and 100, not {k}")
         n = max(self.settings.candidates, k)
-        dense = self.index.dense_search(self.embedder.embed([text])[0], n, filters)
-        lexical = self._bm25(text, n, filters)
+        lexical_index = self._lexical_index()
+        # The chunks' text and metadata are in memory with the lexical index: Chroma only ranks.
+        known = lexical_index.by_id if lexical_index is not None else None
+        dense = self.index.dense_search(self.embedder.embed_query(text), n, filters, known)
+        lexical = self._bm25(lexical_index, text, n, filters)
         fused: dict[str, float] = {}
         records: dict[str, ChunkRecord] = {}
         for ranking in (dense, lexical):
@@ -77,8 +81,9 @@ class Retriever:
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         return [_hit(records[cid], fused[cid]) for cid in best]
 
-    def _bm25(self, text: str, n: int, filters: Filters | None) -> list[ChunkRecord]:
-        lexical = self._lexical_index()
+    def _bm25(
+        self, lexical: _Lexical | None, text: str, n: int, filters: Filters | None
+    ) -> list[ChunkRecord]:
         if lexical is None:
             return []
         import bm25s
@@ -118,7 +123,7 @@ def _build_lexical(index: Index, key: int) -> _Lexical:
             [lexical_text(r) for r in records], stopwords="en", stemmer=stemmer, show_progress=False
         )
         bm25.index(corpus, show_progress=False)
-    return _Lexical(key, records, bm25, stemmer)
+    return _Lexical(key, records, {r.id: r for r in records}, bm25, stemmer)
 
 
 def _hit(record: ChunkRecord, score: float) -> Hit:

@@ -53,6 +53,9 @@ class HashEmbedder:
             out.append([v / norm for v in vector])
         return out
 
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed([text])[0]
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(t.split()) for t in texts]
 

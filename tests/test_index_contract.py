@@ -157,3 +157,19 @@ def test_a_write_by_another_process_reaches_the_lexical_cache(
     for hit in server.search("storm closed three ports", 10, index=index_name):
         assert hit.chunk_id in live
     assert "Fog delayed" in server.search("fog ferries", 1, index=index_name)[0].sentences[0].text
+
+
+def test_dense_search_reads_only_ranks_when_the_records_are_known(
+    desk: Desk, index_name: str, tmp_path: Path
+) -> None:
+    """The retriever hands Chroma the records it holds; what it lacks is read by id."""
+    desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS)], index_name)
+    index = desk.index(index_name)
+    vector = desk.embedder.embed_query("Which ports did the storm close?")
+    full = index.dense_search(vector, 5)
+    known = {r.id: r for r in index.all_chunks()}
+    lacking = dict(list(known.items())[1:])  # one record written since the caller's copy
+    for records in (known, lacking):
+        ranked = index.dense_search(vector, 5, known=records)
+        assert [(r.id, r.text, r.meta) for r in ranked] == [(r.id, r.text, r.meta) for r in full]
+        assert [r.similarity for r in ranked] == pytest.approx([r.similarity for r in full])
