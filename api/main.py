@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
 import anyio
@@ -34,6 +34,13 @@ def error_response(name: str, message: str, status: int, retry: int | None = Non
     return JSONResponse({"error": name, "message": message}, status_code=status, headers=headers)
 
 
+def _warm_default_index(desk: Desk) -> None:
+    """Build the default index's BM25 before the first request; a missing index is /readyz's
+    to report, not the startup's."""
+    with suppress(NewsdeskError):
+        desk.retriever().warm()
+
+
 def create_app(settings: Settings | None = None, desk: Desk | None = None) -> FastAPI:
     # Models come from packages; a hub look-up would only cost minutes of retries.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -45,6 +52,7 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
         app.state.desk = desk or Desk(settings)
         # Load the embedder and the generator before the first request, not during it.
         await anyio.to_thread.run_sync(lambda: app.state.desk.embedder)
+        await anyio.to_thread.run_sync(_warm_default_index, app.state.desk)
         await anyio.to_thread.run_sync(app.state.desk.generator)
         app.state.ready = True
         yield

@@ -239,7 +239,7 @@ def bm25_breakdown(retriever, texts: list[str]) -> dict[str, dict[str, float]]:
     import bm25s
     import numpy as np
 
-    lexical = retriever._lexical_index()
+    lexical, _ = retriever._lexical_index()
     steps: dict[str, list[float]] = {
         k: []
         for k in (

@@ -3,11 +3,18 @@
 Dense search finds paraphrases; BM25 finds the names, numbers and outlet names that a small
 embedding model blurs. The BM25 index is built in memory from the chunks in the index (their
 outlet, headline and text) and rebuilt when the index's generation changes.
+
+A rebuild reads and tokenises every chunk (seconds at 100k chunks), so after a write it runs in
+a background thread while searches go on with the previous BM25 index. That one is only ever
+missing what was written since (dense search finds new chunks and reads them by id) or holding
+what was deleted since; its hits are checked against the index until the rebuild lands. Chunk
+ids carry their article's content hash, so a record under a given id never changes.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +61,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self._lexical: _Lexical | None = None
+        self._rebuild: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def search(
@@ -64,11 +72,14 @@ class Retriever:
         if not 1 <= k <= 100:
             raise InvalidQuestion(f"k must be between 1 and 100, not {k}")
         n = max(self.settings.candidates, k)
-        lexical_index = self._lexical_index()
+        lexical_index, stale = self._lexical_index()
         # The chunks' text and metadata are in memory with the lexical index: Chroma only ranks.
         known = lexical_index.by_id if lexical_index is not None else None
         dense = self.index.dense_search(self.embedder.embed_query(text), n, filters, known)
         lexical = self._bm25(lexical_index, text, n, filters)
+        if stale and lexical:
+            live = self.index.existing_chunk_ids([r.id for r in lexical])
+            lexical = [r for r in lexical if r.id in live]  # deleted since the last build
         fused: dict[str, float] = {}
         records: dict[str, ChunkRecord] = {}
         for ranking in (dense, lexical):
@@ -80,6 +91,22 @@ class Retriever:
                 records.setdefault(record.id, record)
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         return [_hit(records[cid], fused[cid]) for cid in best]
+
+    def warm(self) -> None:
+        """Build the lexical index now (a service does it before its first request)."""
+        self._lexical_index()
+
+    def wait_fresh(self, timeout: float = 600.0) -> None:
+        """Wait until the lexical index holds the last write (before measuring, in tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, stale = self._lexical_index()  # starts a rebuild if one is due
+            if not stale:
+                return
+            with self._lock:
+                rebuild = self._rebuild
+            if rebuild is not None:
+                rebuild.join(max(0.0, deadline - time.monotonic()))
 
     def _bm25(
         self, lexical: _Lexical | None, text: str, n: int, filters: Filters | None
@@ -103,12 +130,33 @@ class Retriever:
         top = top[np.lexsort((top, -scores[top]))]
         return [lexical.records[i] for i in top if scores[i] > 0]
 
-    def _lexical_index(self) -> _Lexical | None:
+    def _lexical_index(self) -> tuple[_Lexical | None, bool]:
+        """The BM25 index to search, and whether it predates the index's last write."""
         key = self.index.generation
         with self._lock:
-            if self._lexical is None or self._lexical.key != key:
-                self._lexical = _build_lexical(self.index, key)
-            return self._lexical if self._lexical.records else None
+            current = self._lexical
+            if current is not None and current.key == key:
+                return (current if current.records else None), False
+            if current is None:
+                # Nothing to serve yet: the first search builds it.
+                self._lexical = current = _build_lexical(self.index, key)
+                return (current if current.records else None), False
+            if self._rebuild is None:
+                self._rebuild = threading.Thread(
+                    target=self._rebuild_lexical, args=(key,), name="bm25-rebuild", daemon=True
+                )
+                self._rebuild.start()
+            return (current if current.records else None), True
+
+    def _rebuild_lexical(self, key: int) -> None:
+        try:
+            fresh = _build_lexical(self.index, key)
+        except Exception:  # the index went away or is unreachable: the next search retries
+            fresh = None
+        with self._lock:
+            if fresh is not None and (self._lexical is None or fresh.key > self._lexical.key):
+                self._lexical = fresh
+            self._rebuild = None
 
 
 def _build_lexical(index: Index, key: int) -> _Lexical:

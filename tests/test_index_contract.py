@@ -173,3 +173,35 @@ def test_dense_search_reads_only_ranks_when_the_records_are_known(
         ranked = index.dense_search(vector, 5, known=records)
         assert [(r.id, r.text, r.meta) for r in ranked] == [(r.id, r.text, r.meta) for r in full]
         assert [r.similarity for r in ranked] == pytest.approx([r.similarity for r in full])
+
+
+def test_a_search_after_a_write_neither_waits_for_bm25_nor_sees_deleted_chunks(
+    desk: Desk, index_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import rag.retrieve
+
+    desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS)], index_name)
+    assert desk.search("storm closed three ports", 3, index=index_name)[0].article_id == (
+        "courier-1"
+    )
+    release = threading.Event()
+    build = rag.retrieve._build_lexical
+
+    def held_build(index, key):  # the rebuild cannot finish until the test lets it
+        assert release.wait(60)
+        return build(index, key)
+
+    monkeypatch.setattr(rag.retrieve, "_build_lexical", held_build)
+    desk.delete_article("courier-1", index_name)
+    # The BM25 index in memory still lists the deleted article; the search must not show it.
+    hits = desk.search("storm closed three ports", 10, index=index_name)
+    assert hits and all(h.article_id != "courier-1" for h in hits)
+    assert not release.is_set()  # answered while the rebuild was still held
+    release.set()
+    retriever = desk.retriever(index_name)
+    retriever.wait_fresh(60)
+    lexical, stale = retriever._lexical_index()
+    assert not stale and lexical is not None
+    assert "courier-1" not in {r.meta["article_id"] for r in lexical.records}
