@@ -112,6 +112,9 @@ def _claims_from_markers(raw: str) -> list[Claim]:
 
 
 # --- checking --------------------------------------------------------------------------------
+_YEAR = re.compile(r"(1[89]|20)\d\d")
+
+
 def evidence_text(item: ContextSentence) -> str:
     """A sentence with what the model saw about its article."""
     date = iso_date(item.published_at) or ""
@@ -161,6 +164,8 @@ class SupportChecker:
         missing_numbers = numbers(claim) - numbers(evidence)
         if missing_numbers:
             problems.append(f"numbers not in the evidence: {sorted(missing_numbers)}")
+        if clash := self._dateline_years(claim, cites, evidence):
+            problems.append(clash)
         claim_names = names(claim) | (_capitalised(claim) if is_short(claim) else set())
         lowered = evidence.lower()
         missing_names = {n for n in claim_names if n not in evidence_words and n not in lowered}
@@ -173,6 +178,20 @@ class SupportChecker:
             if coverage < floor:
                 problems.append(f"content-word coverage {coverage:.2f} < {floor}")
         return problems
+
+    def _dateline_years(self, claim: str, cites: Sequence[int], evidence: str) -> str | None:
+        """A year found only in the article's date supports a claim only when the cited
+        sentences name no year of their own: "annexed in 2023" is not supported by "annexed
+        in 2022" in an article dated 2023."""
+        said = numbers(" ".join(self.by_n[n].sentence.text for n in cites))
+        said_years = {n for n in said if _YEAR.fullmatch(n)}
+        dateline_only = {n for n in numbers(claim) - said if _YEAR.fullmatch(n)}
+        if said_years and dateline_only & numbers(evidence):
+            return (
+                f"year {sorted(dateline_only)} is only the article's date; "
+                f"the cited sentences say {sorted(said_years)}"
+            )
+        return None
 
     def _problems(self, claim: str, cites: Sequence[int]) -> list[str]:
         problems = self._lexical_problems(claim, cites)

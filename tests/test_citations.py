@@ -103,3 +103,30 @@ def test_parse_json_and_fallbacks() -> None:
         ("Russia invited Zelensky.", [1]),
         ("Ukraine refused.", [2, 3]),
     ]
+
+
+def test_a_year_only_in_the_dateline_does_not_override_the_sentence(embedder) -> None:
+    texts = [
+        "Russia claimed the annexation of four Ukrainian regions in 2022.",
+        "Moscow is ready for peace talks with Kyiv, an official said.",
+    ]
+    items = [
+        ContextSentence(
+            n=n,
+            sentence=Sentence(f"seed#{n}", n, text, 0, len(text)),
+            article_id="seed",
+            title="Russia Invites Zelensky",
+            source="The Ledger",
+            url=None,
+            published_at=1696550400,  # 2023-10-06
+            relevance=0.5,
+        )
+        for n, text in enumerate(texts, start=1)
+    ]
+    checker = SupportChecker("When did it happen?", items, embedder.embed)
+    wrong = checker.check(Claim("Russia claimed the annexation of four regions in 2023.", [1]))
+    assert not wrong.supported
+    assert any("only the article's date" in r for r in wrong.reasons)
+    # A sentence with no year of its own is dated by its article.
+    dated = checker.check(Claim("In 2023 an official said Moscow is ready for peace talks.", [2]))
+    assert dated.supported
