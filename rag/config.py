@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     )
     llm_n_ctx: int = Field(4096, ge=512, le=32768)
     llm_threads: int = Field(2, ge=1, le=256)
+    llm_cache_ram_mib: int = Field(
+        256,
+        ge=0,
+        description="RAM for llama.cpp's saved prompt states (0 = off). A follow-up's rewrite "
+        "request and the answer after it each find their fixed instructions still read.",
+    )
 
     # --- an OpenAI-compatible server (openai) ---
     openai_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:11434/v1")

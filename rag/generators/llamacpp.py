@@ -37,6 +37,7 @@ from rag.models import DEFAULT_PROFILE, resolve_model
 
 DEFAULT_N_CTX = 4096
 DEFAULT_THREADS = 2
+DEFAULT_CACHE_RAM_MIB = 256
 _DONE = object()  # the worker's last event
 
 
@@ -94,6 +95,7 @@ class LlamaCppGenerator:
         cache_dir: str | os.PathLike[str] | None = None,
         n_ctx: int = DEFAULT_N_CTX,
         n_threads: int = DEFAULT_THREADS,
+        cache_ram_mib: int = DEFAULT_CACHE_RAM_MIB,
         verbose: bool = False,
         progress: bool = True,
         close_timeout_s: float = 30.0,
@@ -112,6 +114,7 @@ class LlamaCppGenerator:
             model_id=self.model_id,
             n_ctx=n_ctx,
             n_threads=n_threads,
+            cache_ram_mib=cache_ram_mib,
             api_key=self.api_key,
             verbose=verbose,
         )
@@ -217,6 +220,7 @@ def _server_params(
     model_id: str,
     n_ctx: int,
     n_threads: int,
+    cache_ram_mib: int,
     api_key: str,
     verbose: bool,
 ) -> xllamacpp.CommonParams:
@@ -228,6 +232,11 @@ def _server_params(
     params.cpuparams.n_threads = n_threads
     params.cpuparams_batch.n_threads = n_threads
     params.cache_prompt = True
+    # No repacked copy of the weights for the CPU's wider kernels: on this 2-core machine it
+    # cost 610 MB of resident memory (1.27 -> 1.88 GB) for no gain in prompt or decode speed.
+    params.no_extra_bufts = True
+    # Saved prompt states in RAM; llama.cpp's default of 8 GiB would grow with every question.
+    params.cache_ram_mib = cache_ram_mib
     params.hostnames = ["127.0.0.1"]  # the listener cannot be turned off: keep it local
     params.port = 0  # any free port
     params.api_keys = [api_key]  # and locked; /health stays public

@@ -83,6 +83,7 @@ def _llamacpp_settings(settings: Any) -> dict[str, Any]:
         "cache_dir": settings.model_cache_dir,
         "n_ctx": settings.llm_n_ctx,
         "n_threads": settings.llm_threads,
+        "cache_ram_mib": settings.llm_cache_ram_mib,
     }
 
 
