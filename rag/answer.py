@@ -253,16 +253,18 @@ class Answerer:
         raw: list[str] = []
         for delta in self.generator.stream(request):
             if not raw:
-                run.mark("ttft_ms", run.started)
+                run.mark("first_output_ms", run.started)  # the model's first token
             raw.append(delta)
             for kind, value in reader.feed(delta):
                 if kind == "text":
+                    if "ttft_ms" not in run.timings:
+                        run.mark("ttft_ms", run.started)  # the first answer text a reader sees
                     index, text = value
                     yield "token", {"text": text, "sentence": index}
                 else:
                     yield from verified.add(value)
-        if not raw:
-            run.mark("ttft_ms", run.started)
+        if "ttft_ms" not in run.timings:
+            run.mark("ttft_ms", run.started)  # no answer text came: the reply ended here
         run.mark("generate_ms", t)
         parsed = parse_answer("".join(raw))
         if not reader.claims_seen:

@@ -60,7 +60,11 @@ class Settings(BaseSettings):
     )
     answer_hits: int = Field(8, ge=1, le=50, description="Hits the context is chosen from.")
     context_tokens: int = Field(
-        320, ge=32, le=4000, description="Token budget of the context sentences in a prompt."
+        200,
+        ge=32,
+        le=4000,
+        description="Token budget of the context block (sentences, markers, article headers); "
+        "chosen by bench/context_budget.py.",
     )
     answer_max_tokens: int = Field(160, ge=16, le=2048)
     generator_timeout_s: float = Field(120.0, gt=0, description="Whole-request LLM time limit.")

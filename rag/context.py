@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from rag.text import content_stems, names, numbers
 from rag.types import Hit, Sentence, iso_date
 
-HEADER_TOKENS = 24  # an article's header line, roughly, in tokens
+MARKER_TOKENS = 3  # "[12] " before each sentence and its line break
 _HEADING_WORDS = 8  # an unpunctuated line this short is a section heading, not a statement
 
 
@@ -70,17 +70,32 @@ def select_context(
             queues.append(ranked)
 
     candidates = [item for round_ in _rounds(queues) for item in round_]
-    costs = count_tokens([s.text for _, s, _ in candidates]) if candidates else []
+    if not candidates:
+        return []
+    # The budget is what the rendered block costs: sentences, their markers, article headers.
+    costs = count_tokens([s.text for _, s, _ in candidates])
+    hits_by_id = {hit.article_id: hit for _, _, hit in candidates}
+    header_costs = dict(
+        zip(
+            hits_by_id,
+            count_tokens(
+                [header_line(h.title, h.source, h.published_at) for h in hits_by_id.values()]
+            ),
+            strict=True,
+        )
+    )
     chosen: list[tuple[float, Sentence, Hit]] = []
     articles: set[str] = set()
     spent = 0
     for item, cost in zip(candidates, costs, strict=True):
-        header = 0 if item[2].article_id in articles else HEADER_TOKENS
-        if spent + cost + header > budget_tokens:
+        article_id = item[2].article_id
+        header = 0 if article_id in articles else header_costs[article_id]
+        cost += MARKER_TOKENS + header
+        if spent + cost > budget_tokens:
             continue  # a shorter sentence further down may still fit
         chosen.append(item)
-        articles.add(item[2].article_id)
-        spent += cost + header
+        articles.add(article_id)
+        spent += cost
 
     order = {a: i for i, a in enumerate(dict.fromkeys(h.article_id for _, _, h in chosen))}
     chosen.sort(key=lambda item: (order[item[2].article_id], item[1].index))
@@ -106,6 +121,11 @@ def _rounds(queues: list[list[tuple[float, Sentence, Hit]]]):  # type: ignore[no
         yield [q[level] for q in queues if level < len(q)]
 
 
+def header_line(title: str, source: str | None, published_at: int | None) -> str:
+    date = (iso_date(published_at) or "date unknown")[:10]
+    return f'Article: "{title}" ({source or "outlet unknown"}, {date})'
+
+
 def render_context(context: Sequence[ContextSentence]) -> str:
     """The context block of the prompt: article headers, then numbered sentences."""
     lines: list[str] = []
@@ -113,7 +133,6 @@ def render_context(context: Sequence[ContextSentence]) -> str:
     for item in context:
         if item.article_id != current:
             current = item.article_id
-            date = (iso_date(item.published_at) or "date unknown")[:10]
-            lines.append(f'Article: "{item.title}" ({item.source or "outlet unknown"}, {date})')
+            lines.append(header_line(item.title, item.source, item.published_at))
         lines.append(f"[{item.n}] {item.sentence.text}")
     return "\n".join(lines)

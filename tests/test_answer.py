@@ -135,3 +135,16 @@ def test_section_headings_are_not_citable_context() -> None:
     assert is_heading("The Russian Precondition") and is_heading("Key Takeaways")
     assert not is_heading("Kyiv refused.")
     assert not is_heading("“We are ready,” he said.")
+
+
+def test_context_fits_its_budget_as_rendered(desk: Desk) -> None:
+    """The budget counts what the model reads: sentences, their [n] markers, article headers."""
+    from rag.context import render_context, select_context
+
+    retriever = desk.retriever()
+    hits = retriever.search("What does Russia demand before talks with Zelensky?", 8)
+    count = retriever.embedder.count_tokens
+    for budget in (60, 120, 240):
+        context = select_context("What does Russia demand?", hits, budget, count)
+        assert context
+        assert count([render_context(context)])[0] <= budget
