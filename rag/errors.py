@@ -70,6 +70,12 @@ class EmbedderMismatch(NewsdeskError):
     status = 409
 
 
+class ChunkSettingsMismatch(NewsdeskError):
+    """Writing with chunk settings other than the index's would mix two chunk shapes."""
+
+    status = 409
+
+
 class UnknownArticle(NewsdeskError):
     status = 404
 

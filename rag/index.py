@@ -23,6 +23,7 @@ from typing import Any
 from rag.chunking import CHUNKER_VERSION, embed_text
 from rag.config import Settings
 from rag.errors import (
+    ChunkSettingsMismatch,
     CorruptIndex,
     EmbedderMismatch,
     IndexUnavailable,
@@ -33,6 +34,7 @@ from rag.types import Article, Filters
 
 INDEX_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+CHUNK_SETTINGS = ("chunk_max_tokens", "chunk_overlap_sentences")
 # Chroma needs an embedding on every record; article records are looked up by id only.
 _NO_VECTOR = [1.0]
 
@@ -100,11 +102,13 @@ class Index:
             "chunker_version": CHUNKER_VERSION,
             "format": INDEX_FORMAT,
         }
+        # Recorded when the index is made (an existing collection keeps its metadata).
+        chunking = {k: getattr(settings, k) for k in CHUNK_SETTINGS}
         try:
             if create:
                 chunks = client.get_or_create_collection(
                     f"{prefix}chunks",
-                    metadata=expected,
+                    metadata=expected | chunking,
                     embedding_function=None,
                     configuration={"hnsw": {"space": "cosine"}},
                 )
@@ -292,6 +296,22 @@ class Index:
     @property
     def built_with(self) -> dict[str, Any]:
         return dict(self._chunks.metadata or {})
+
+    def check_chunk_settings(self, settings: Settings) -> None:
+        """Before a write: new chunks must be cut like the ones already in the index."""
+        built = self.built_with
+        differ = {
+            k: built[k]
+            for k in CHUNK_SETTINGS
+            if built.get(k) is not None and built[k] != getattr(settings, k)
+        }
+        if differ:
+            recorded = ", ".join(f"NEWSDESK_{k.upper()}={v}" for k, v in differ.items())
+            raise ChunkSettingsMismatch(
+                f"index {self.name!r} was chunked with {recorded}; write to it with those "
+                f"settings, or rebuild it: newsdesk index drop {self.name} && "
+                f"newsdesk ingest PATH... --index {self.name}"
+            )
 
     @property
     def generation(self) -> int:

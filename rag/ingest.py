@@ -96,6 +96,7 @@ def ingest(
     progress: Progress | None = None,
 ) -> IngestReport:
     started = time.perf_counter()
+    index.check_chunk_settings(settings)
     report = IngestReport(article_ids=[a.id for a in articles])
     known = index.article_hashes([a.id for a in articles]) if articles else {}
     todo = [a for a in articles if known.get(a.id) != a.content_hash]

@@ -9,7 +9,13 @@ import pytest
 
 from rag.config import Settings
 from rag.desk import Desk
-from rag.errors import EmbedderMismatch, EmptyBody, UnknownArticle, UnknownIndex
+from rag.errors import (
+    ChunkSettingsMismatch,
+    EmbedderMismatch,
+    EmptyBody,
+    UnknownArticle,
+    UnknownIndex,
+)
 from rag.types import Filters
 from tests.conftest import SEEDS
 
@@ -205,3 +211,17 @@ def test_a_search_after_a_write_neither_waits_for_bm25_nor_sees_deleted_chunks(
     lexical, stale = retriever._lexical_index()
     assert not stale and lexical is not None
     assert "courier-1" not in {r.meta["article_id"] for r in lexical.records}
+
+
+def test_writes_with_other_chunk_settings_are_refused(
+    desk: Desk, index_name: str, backend_settings: Settings, tmp_path: Path
+) -> None:
+
+    desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS[:2])], index_name)
+    before = chunk_ids(desk, index_name)
+    assert desk.index(index_name).built_with["chunk_max_tokens"] == 200
+    other = Desk(backend_settings.model_copy(update={"chunk_max_tokens": 64}), desk.embedder)
+    with pytest.raises(ChunkSettingsMismatch, match="NEWSDESK_CHUNK_MAX_TOKENS=200"):
+        other.ingest_paths([write(tmp_path / "more.jsonl", NEWS[2:])], index_name)
+    assert chunk_ids(desk, index_name) == before
+    assert other.search("storm closed ports", 2, index=index_name)  # reading is fine
