@@ -12,6 +12,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from subprocess import DEVNULL
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -121,6 +123,14 @@ def load_questions() -> list[dict]:
 def temp_index_dir(prefix: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=f"newsdesk-{prefix}-") as tmp:
         yield Path(tmp)
+
+
+def ingest_with_cli(index_dir: Path, paths: Sequence[Path], index: str = "default") -> None:
+    """Build an index the way a deployment does: `newsdesk ingest` in its own process, so the
+    measuring process's memory holds only what serving needs."""
+    env = os.environ | {"NEWSDESK_INDEX_DIR": str(index_dir)}
+    command = [str(ROOT / ".venv" / "bin" / "newsdesk"), "ingest", *map(str, paths)]
+    subprocess.run([*command, "--index", index, "--json"], env=env, check=True, stdout=DEVNULL)
 
 
 def make_settings(index_dir: Path, **overrides: Any):

@@ -133,9 +133,8 @@ def main() -> None:
     info = C.machine_info()
     items = questions(args.seed_questions, args.multihop, args.seed)
     with C.temp_index_dir(NAME) as tmp:
-        settings = C.make_settings(tmp, llm_profile=args.profile)
-        desk = Desk(settings)
-        desk.ingest_paths([C.ROOT / "data" / "multihop-rag" / "articles.jsonl", C.ROOT / "seeds"])
+        C.ingest_with_cli(tmp, [C.ARTICLES, C.ROOT / "seeds"])
+        desk = Desk(C.make_settings(tmp, llm_profile=args.profile))
         started = time.perf_counter()
         desk.generator("llamacpp")
         load_s = time.perf_counter() - started
@@ -164,7 +163,8 @@ def main() -> None:
             f"- Model: {model} (load {load_s:.1f} s); questions: {len(items)} "
             f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG dev, "
             f"sample seed {args.seed})",
-            f"- Peak RSS of the process: {peak:.0f} MB",
+            f"- Peak RSS of the answering process (the index was built by `newsdesk ingest` in "
+            f"its own process, as `make serve` does): {peak:.0f} MB",
             "",
             table,
             "",

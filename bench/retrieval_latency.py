@@ -503,7 +503,8 @@ def verdict(data: dict[str, Any]) -> list[str]:
         worst = max(stages, key=stages.get)
         ok = ms["total"]["p50"] <= GOAL_P50_MS and ms["total"]["p95"] <= GOAL_P95_MS
         lines.append(
-            f"- {cell['size']} chunks, {cell['threads']} thread(s): p50 {ms['total']['p50']:.1f} ms, "
+            f"- {cell['size']} chunks, {cell['threads']} thread(s): "
+            f"p50 {ms['total']['p50']:.1f} ms, "
             f"p95 {ms['total']['p95']:.1f} ms -> {'goal met' if ok else 'goal MISSED'}; "
             f"largest stage at p50: {worst} ({stages[worst]:.1f} ms)"
         )

@@ -433,7 +433,8 @@ def miss_summary(found: list[dict], rates: dict[str, float]) -> list[str]:
         f"over all answerable questions: names an outlet {rates['names_outlet']:.0%}, mentions a "
         f"date {rates['mentions_date']:.0%}, long {rates['long_question']:.0%}; "
         f"{rates['evidence_per_question']:.1f} gold sentences per question;",
-        f"- dense ranked it 11-50: {count(lambda m: m['dense_rank'] and 10 < m['dense_rank'] <= 50)}"
+        "- dense ranked it 11-50: "
+        f"{count(lambda m: m['dense_rank'] and 10 < m['dense_rank'] <= 50)}"
         f", beyond 50: {count(lambda m: m['dense_rank'] and m['dense_rank'] > 50)}; "
         f"BM25 ranked it 11-50: {count(lambda m: m['bm25_rank'] and 10 < m['bm25_rank'] <= 50)}, "
         f"beyond 50 or not at all: {count(lambda m: not m['bm25_rank'] or m['bm25_rank'] > 50)};",
@@ -519,7 +520,8 @@ def render_grid(data: dict) -> str:
             *C.machine_lines(data["machine"]),
             "",
             "Every cell: fresh ingest per (chunk_max_tokens, overlap); the 121 answerable dev "
-            "questions through Desk.search(k=10). Dense/BM25 columns are the single rankings cut at 10.",
+            "questions through Desk.search(k=10). "
+            "Dense/BM25 columns are the single rankings cut at 10.",
             "",
             C.md_table(
                 [
@@ -551,9 +553,10 @@ def render_grid(data: dict) -> str:
             "Read recall against `sentences in top 10`: a bigger chunk returns more sentences per "
             "hit, so recall@10 (in chunks) rises partly because the generator is handed more text.",
             "",
-            "Caveat: the corpus bodies hold only the cited sentences (~210 characters, ~1 chunk per "
-            "article at >= 128 tokens), so chunk size barely changes the chunks here; on full-length "
-            "articles it will matter much more.",
+            "Caveat: the corpus bodies hold only the cited sentences "
+            "(~210 characters, ~1 chunk per article at >= 128 tokens), "
+            "so chunk size barely changes the chunks here; "
+            "on full-length articles it will matter much more.",
             "",
         ]
     )
