@@ -6,9 +6,12 @@ A claim is shown as a cited fact only if its cited context sentences support it:
     its article's headline, outlet and date);
   * enough of the claim's content words appear in the evidence; and
   * the claim is close to the evidence in embedding space.
-A short answer ("Yes.", "Galuzin", "The Verge") is checked together with the question it
-answers. A claim that fails is re-cited to the context sentence that does support it, if one
-does, and is otherwise marked unsupported (the answer pipeline drops it).
+A claim that answers the question in place - a short answer ("Yes.", "Galuzin", "The Verge")
+or a sentence made mostly of the question's words ("Google is the company that ...") - is
+checked together with the question: what it adds (a name, a number, other words) must be in
+its cited sentences, and what it repeats from the question must be in the retrieved news.
+A claim that fails is re-cited to the context sentence that does support it, if one does, and
+is otherwise marked unsupported (the answer pipeline drops it).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ MIN_COVERAGE = 0.5  # share of a claim's content stems found in its evidence
 MIN_COVERAGE_SHORT = 0.35  # for a short answer read with its question
 MIN_SIMILARITY = 0.3  # cosine similarity of claim and evidence (all-MiniLM-L6-v2)
 SHORT_WORDS = 6
+RESTATES = 0.5  # a claim with this share of its content words from the question answers it
 
 Embed = Callable[[Sequence[str]], list[list[float]]]
 
@@ -113,17 +117,32 @@ def _claims_from_markers(raw: str) -> list[Claim]:
 
 # --- checking --------------------------------------------------------------------------------
 _YEAR = re.compile(r"(1[89]|20)\d\d")
+_WH_QUESTION = re.compile(r"(who|whom|whose|what|which|when|where|why|how)\b", re.I)
+_YES_NO_QUESTION = re.compile(
+    r"(?:[^?]*,\s*)?(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
+    re.I,
+)
 
 
 def evidence_text(item: ContextSentence) -> str:
-    """A sentence with what the model saw about its article."""
+    """A sentence with what the model saw about its article (its date also as "October 2,
+    2023", so a claim's day and month can be found in it)."""
     date = iso_date(item.published_at) or ""
-    return f"{item.sentence.text} {item.title} {item.source or ''} {date[:10]} {_month(date)}"
+    return f"{item.sentence.text} {item.title} {item.source or ''} {date[:10]} {_spelled(date)}"
 
 
-def _month(date: str) -> str:
+def _spelled(date: str) -> str:
+    if len(date) < 10:
+        return ""
     months = "January February March April May June July August September October November December"
-    return months.split()[int(date[5:7]) - 1] if len(date) >= 7 else ""
+    return f"{months.split()[int(date[5:7]) - 1]} {int(date[8:10])}, {date[:4]}"
+
+
+def is_yes_no_question(question: str) -> bool:
+    """ "Did X report Y?", "After X reported Y, did Z ...?"; not "Which company, as X reported,
+    has ...?"."""
+    text = question.strip()
+    return not _WH_QUESTION.match(text) and bool(_YES_NO_QUESTION.match(text))
 
 
 def is_short(claim: str) -> bool:
@@ -135,6 +154,11 @@ class SupportChecker:
         self.question = question
         self.by_n = {c.n: c for c in context}
         self.embed = embed
+        self._question_words = set(words(question)) | numbers(question)
+        self._question_stems = content_stems(question)
+        self._yes_no_question = is_yes_no_question(question)
+        everything = " ".join(evidence_text(c) for c in context)
+        self._context_words = set(words(everything)) | numbers(everything)
         self._vectors: dict[str, list[float]] = {}
 
     def check(self, claim: Claim) -> CheckedClaim:
@@ -154,30 +178,58 @@ class SupportChecker:
             return CheckedClaim(claim.text, better, True, recited=True, reasons=reasons)
         return CheckedClaim(claim.text, cites, False, reasons=reasons)
 
+    def answers_in_place(self, claim: str) -> bool:
+        """A short answer, or a claim made mostly of the words of a who/what/which/when question.
+        Restating a yes/no question ("X suggests Y") asserts its premise, so such a claim is
+        checked as a claim of its own."""
+        if is_short(claim):
+            return True
+        if self._yes_no_question:
+            return False
+        stems = content_stems(claim)
+        return bool(stems) and len(stems & self._question_stems) / len(stems) >= RESTATES
+
     def _subject(self, claim: str) -> str:
-        return f"{self.question} {claim}" if is_short(claim) else claim
+        return f"{self.question} {claim}" if self.answers_in_place(claim) else claim
 
     def _lexical_problems(self, claim: str, cites: Sequence[int]) -> list[str]:
         evidence = " ".join(evidence_text(self.by_n[n]) for n in cites)
         evidence_words = set(words(evidence))
+        in_place = self.answers_in_place(claim)
         problems = []
-        missing_numbers = numbers(claim) - numbers(evidence)
+        missing_numbers = self._unsupported(numbers(claim) - numbers(evidence), in_place)
         if missing_numbers:
             problems.append(f"numbers not in the evidence: {sorted(missing_numbers)}")
         if clash := self._dateline_years(claim, cites, evidence):
             problems.append(clash)
         claim_names = names(claim) | (_capitalised(claim) if is_short(claim) else set())
         lowered = evidence.lower()
-        missing_names = {n for n in claim_names if n not in evidence_words and n not in lowered}
+        missing_names = self._unsupported(
+            {n for n in claim_names if n not in evidence_words and n not in lowered}, in_place
+        )
         if missing_names:
             problems.append(f"names not in the evidence: {sorted(missing_names)}")
+        evidence_stems = content_stems(evidence)
         subject = content_stems(self._subject(claim))
         if subject:
-            coverage = len(subject & content_stems(evidence)) / len(subject)
-            floor = MIN_COVERAGE_SHORT if is_short(claim) else MIN_COVERAGE
+            coverage = len(subject & evidence_stems) / len(subject)
+            floor = MIN_COVERAGE_SHORT if in_place else MIN_COVERAGE
             if coverage < floor:
                 problems.append(f"content-word coverage {coverage:.2f} < {floor}")
+        added = content_stems(claim) - self._question_stems
+        if in_place and added:
+            coverage = len(added & evidence_stems) / len(added)
+            if coverage < MIN_COVERAGE:
+                problems.append(f"coverage of what the claim adds {coverage:.2f} < {MIN_COVERAGE}")
         return problems
+
+    def _unsupported(self, missing: set[str], in_place: bool) -> set[str]:
+        """Of the words missing from the cited evidence, those that count against the claim.
+        A claim answering in place may repeat the question's names and numbers when the
+        retrieved news holds them; what it adds must be in the sentences it cites."""
+        if not in_place:
+            return missing
+        return {w for w in missing if w not in self._question_words or w not in self._context_words}
 
     def _dateline_years(self, claim: str, cites: Sequence[int], evidence: str) -> str | None:
         """A year found only in the article's date supports a claim only when the cited

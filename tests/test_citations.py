@@ -130,3 +130,44 @@ def test_a_year_only_in_the_dateline_does_not_override_the_sentence(embedder) ->
     # A sentence with no year of its own is dated by its article.
     dated = checker.check(Claim("In 2023 an official said Moscow is ready for peace talks.", [2]))
     assert dated.supported
+
+
+def test_a_claim_that_restates_the_question_is_checked_for_what_it_adds(check) -> None:
+    question = "Which deputy minister, quoted beside the 5.5% Fed rate, said Moscow is ready?"
+    # The question's own premises (the 5.5% rate) are in the retrieved news, so the answer
+    # only has to cite the sentence that names the minister.
+    right = check(
+        question,
+        "Mikhail Galuzin is the deputy minister, quoted beside the 5.5% Fed rate, who said "
+        "Moscow is ready.",
+        [3],
+    )
+    assert right.supported and right.cites == [3] and not right.recited
+    # What the claim adds must be in what it cites.
+    wrong = check(
+        question,
+        "Sergei Lavrov is the deputy minister, quoted beside the 5.5% Fed rate, who said "
+        "Moscow is ready.",
+        [3],
+    )
+    assert not wrong.supported
+    assert any("lavrov" in r for r in wrong.reasons)
+
+
+def test_a_restated_premise_the_news_does_not_hold_is_not_supported(check) -> None:
+    question = "Which deputy minister said Moscow is ready at the Paris summit?"
+    result = check(
+        question, "Mikhail Galuzin is the deputy minister who said Moscow is ready at the Paris "
+        "summit.", [3]
+    )  # fmt: skip
+    assert not result.supported
+    assert any("paris" in r for r in result.reasons)
+
+
+def test_restating_a_yes_no_question_must_cite_its_premise(check) -> None:
+    # Restating "Did X ... while Y?" asserts Y too: the sentence that says Y must be cited.
+    question = "Did Galuzin say Moscow is ready for dialogue while the Fed raised rates to 5.5%?"
+    claim = "Galuzin said Moscow is ready for dialogue while the Fed raised rates to 5.5%."
+    result = check(question, claim, [3])
+    assert result.supported and result.recited and sorted(result.cites) == [3, 4]
+    assert any("5.5%" in r for r in result.reasons)
