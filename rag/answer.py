@@ -26,6 +26,8 @@ from rag.errors import UnsupportedLanguage
 from rag.generators.base import GenerationRequest, Generator
 from rag.prompts import (
     ABSTAIN_TEXT,
+    ANSWER_PREFILL,
+    ANSWER_REST_GRAMMAR,
     ANSWER_SCHEMA,
     ANSWER_SYSTEM,
     ANSWER_USER,
@@ -244,15 +246,20 @@ class Answerer:
             timeout_s=self.settings.generator_timeout_s,
             question=run.standalone,
             context=context,
+            prefill=ANSWER_PREFILL,
+            prefill_grammar=ANSWER_REST_GRAMMAR,
         )
         run.timings["prompt_tokens"] = sum(
             self.retriever.embedder.count_tokens([m["content"] for m in request.messages])
         )
         verified = _Verified(SupportChecker(run.standalone, context, self.retriever.embedder.embed))
         reader = _ClaimReader()
-        raw: list[str] = []
+        # A backend that continues the prefill streams only what follows it.
+        opening = ANSWER_PREFILL if getattr(self.generator, "supports_prefill", False) else ""
+        raw: list[str] = [opening]
+        list(reader.feed(opening))  # no claim text yet: nothing to yield
         for delta in self.generator.stream(request):
-            if not raw:
+            if "first_output_ms" not in run.timings:
                 run.mark("first_output_ms", run.started)  # the model's first token
             raw.append(delta)
             for kind, value in reader.feed(delta):

@@ -50,6 +50,17 @@ ANSWER_SCHEMA = {
     "additionalProperties": False,
 }
 
+# The answer's opening, read with the prompt by backends that can continue a reply, and the
+# grammar of the rest: ANSWER_SCHEMA's shape, compact, as the model writes it unprompted. The
+# opening stops before the array so that ' []}' (nothing answers) stays one natural token.
+ANSWER_PREFILL = '{"sentences":'
+ANSWER_REST_GRAMMAR = r"""
+root ::= " []}" | " [" claim ( ", " claim ){0,2} "]}"
+claim ::= "{\"text\": \"" char{1,400} "\", \"cite\": [" num ( ", " num ){0,3} "]}"
+char ::= [^"\\\x7F\x00-\x1F] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} )
+num ::= [1-9] [0-9]{0,2}
+"""
+
 REWRITE_SYSTEM = """Rewrite the user's last question so that it can be understood without \
 the conversation: replace pronouns and references with the names they stand for. Keep it one \
 question. Reply with JSON: {"question": "..."}"""

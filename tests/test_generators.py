@@ -264,6 +264,33 @@ def test_llamacpp_reuses_a_shared_prefix(small_llm):
 
 
 @pytest.mark.llm
+def test_llamacpp_continues_the_answer_prefill(small_llm):
+    """The answer's JSON opening is read with the prompt; the backend streams the rest,
+    shaped by the grammar, and the two together are the answer JSON."""
+    from rag.prompts import ANSWER_PREFILL, ANSWER_REST_GRAMMAR, ANSWER_SYSTEM, ANSWER_USER
+
+    context = "[1] Deputy Foreign Minister Mikhail Galuzin said Moscow is ready for dialogue."
+    question = "Who said Moscow is ready?"
+    request = GenerationRequest(
+        messages=[
+            {"role": "system", "content": ANSWER_SYSTEM},
+            {
+                "role": "user",
+                "content": ANSWER_USER.format(context=context, question=question),
+            },
+        ],
+        max_tokens=80,
+        prefill=ANSWER_PREFILL,
+        prefill_grammar=ANSWER_REST_GRAMMAR,
+    )
+    rest = "".join(small_llm.stream(request))
+    assert not rest.startswith(ANSWER_PREFILL)
+    answer = json.loads(ANSWER_PREFILL + rest)
+    assert answer["sentences"] and answer["sentences"][0]["cite"] == [1]
+    assert answer["sentences"][0]["text"].strip()
+
+
+@pytest.mark.llm
 def test_llamacpp_close_stops_the_listener(small_gguf):
     from rag.generators.llamacpp import LlamaCppGenerator
 

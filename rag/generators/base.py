@@ -21,6 +21,12 @@ class GenerationRequest:
     temperature: float = 0.0
     timeout_s: float = 120.0  # whole request; a backend that exceeds it raises GeneratorTimeout
     stop: list[str] = field(default_factory=list)
+    # The reply's known opening. A backend that supports_prefill is given it as the start of
+    # its reply, constrained for the rest by `prefill_grammar` (GBNF) instead of json_schema,
+    # and streams only what follows it; every other backend ignores both and writes the whole
+    # reply. The caller decides which from `supports_prefill`.
+    prefill: str = ""
+    prefill_grammar: str | None = None
     # What backends that read the context directly (extractive) use instead of `messages`.
     question: str = ""
     context: list[Any] = field(default_factory=list)  # rag.context.ContextSentence
@@ -31,6 +37,8 @@ class Generator(Protocol):
     model_id: str  # what produced the text, e.g. "qwen2.5-coder-1.5b-instruct-q4_k_m"
     supports_json_schema: bool
     uses_llm: bool  # False for the extractive backend
+    # Optional: True if the backend continues `prefill` (see GenerationRequest).
+    # supports_prefill: bool
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """Yield text deltas. Raise GeneratorUnavailable / GeneratorTimeout, never hang."""

@@ -86,6 +86,7 @@ class LlamaCppGenerator:
 
     name = "llamacpp"
     supports_json_schema = True
+    supports_prefill = True
     uses_llm = True
 
     def __init__(
@@ -209,7 +210,12 @@ def _request_body(request: GenerationRequest) -> dict[str, Any]:
     }
     if request.stop:
         body["stop"] = list(request.stop)
-    if request.json_schema is not None:
+    if request.prefill and request.prefill_grammar:
+        # llama.cpp continues a trailing assistant message (prefill_assistant, on by default):
+        # the tokens of a fixed opening are read with the prompt instead of generated one by one.
+        body["messages"] = [*request.messages, {"role": "assistant", "content": request.prefill}]
+        body["grammar"] = request.prefill_grammar
+    elif request.json_schema is not None:
         body["response_format"] = response_format(request.json_schema)
     return body
 
