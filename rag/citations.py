@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from rag.context import ContextSentence
 from rag.text import content_stems, names, numbers, words
@@ -117,6 +118,13 @@ def _claims_from_markers(raw: str) -> list[Claim]:
 
 # --- checking --------------------------------------------------------------------------------
 _YEAR = re.compile(r"(1[89]|20)\d\d")
+# Words that place a sentence's event in time relative to its article's date.
+_TIME_CUE = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d"
+    r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|yesterday"
+    r"|tomorrow)\b|\b(this|last|next|earlier this|later this)\s+(week|month|year|season)\b",
+    re.I,
+)
 _WH_QUESTION = re.compile(r"(who|whom|whose|what|which|when|where|why|how)\b", re.I)
 _YES_NO_QUESTION = re.compile(
     r"(?:[^?]*,\s*)?(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
@@ -132,10 +140,10 @@ def evidence_text(item: ContextSentence) -> str:
 
 
 def _spelled(date: str) -> str:
-    if len(date) < 10:
+    if not date:
         return ""
-    months = "January February March April May June July August September October November December"
-    return f"{months.split()[int(date[5:7]) - 1]} {int(date[8:10])}, {date[:4]}"
+    day = datetime.fromisoformat(date)
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def is_yes_no_question(question: str) -> bool:
@@ -232,16 +240,31 @@ class SupportChecker:
         return {w for w in missing if w not in self._question_words or w not in self._context_words}
 
     def _dateline_years(self, claim: str, cites: Sequence[int], evidence: str) -> str | None:
-        """A year found only in the article's date supports a claim only when the cited
-        sentences name no year of their own: "annexed in 2023" is not supported by "annexed
-        in 2022" in an article dated 2023."""
-        said = numbers(" ".join(self.by_n[n].sentence.text for n in cites))
+        """A year found only in the article's date supports a claim when it dates the report
+        ("TechCrunch reported on October 31, 2023") or a time the cited sentences give ("on
+        Friday", "on Jan. 5") - not when they name a year of their own ("annexed in 2022" in
+        an article dated 2023) or give no time at all ("Russia claims to have annexed four
+        regions" does not say it happened in the year it was reported)."""
+        sentences = " ".join(self.by_n[n].sentence.text for n in cites)
+        said = numbers(sentences)
         said_years = {n for n in said if _YEAR.fullmatch(n)}
-        dateline_only = {n for n in numbers(claim) - said if _YEAR.fullmatch(n)}
-        if said_years and dateline_only & numbers(evidence):
+        dateline_only = {n for n in numbers(claim) - said if _YEAR.fullmatch(n)} & numbers(evidence)
+        if not dateline_only:
+            return None
+        if said_years:
             return (
                 f"year {sorted(dateline_only)} is only the article's date; "
                 f"the cited sentences say {sorted(said_years)}"
+            )
+        reports = any(
+            (spelled := _spelled(iso_date(self.by_n[n].published_at) or ""))
+            and spelled.split(",")[0].lower() in claim.lower()
+            for n in cites
+        )
+        if not reports and not _TIME_CUE.search(sentences):
+            return (
+                f"year {sorted(dateline_only)} is only the article's date, and the cited "
+                "sentences give no time it could date"
             )
         return None
 

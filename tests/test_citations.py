@@ -108,7 +108,8 @@ def test_parse_json_and_fallbacks() -> None:
 def test_a_year_only_in_the_dateline_does_not_override_the_sentence(embedder) -> None:
     texts = [
         "Russia claimed the annexation of four Ukrainian regions in 2022.",
-        "Moscow is ready for peace talks with Kyiv, an official said.",
+        "Moscow is ready for peace talks with Kyiv, an official said on Friday.",
+        "Russia claims to have annexed four Ukrainian regions.",
     ]
     items = [
         ContextSentence(
@@ -127,9 +128,18 @@ def test_a_year_only_in_the_dateline_does_not_override_the_sentence(embedder) ->
     wrong = checker.check(Claim("Russia claimed the annexation of four regions in 2023.", [1]))
     assert not wrong.supported
     assert any("only the article's date" in r for r in wrong.reasons)
-    # A sentence with no year of its own is dated by its article.
+    # A time the sentence gives ("on Friday") is dated by its article...
     dated = checker.check(Claim("In 2023 an official said Moscow is ready for peace talks.", [2]))
     assert dated.supported
+    # ...and so is the report itself; a sentence with no time of its own dates nothing.
+    reported = checker.check(
+        Claim("On October 6, 2023, The Ledger reported Russia claims four annexed regions.", [3])
+    )
+    assert reported.supported
+    undated_only = SupportChecker("When did it happen?", [items[0], items[2]], embedder.embed)
+    undated = undated_only.check(Claim("Russia annexed four Ukrainian regions in 2023.", [3]))
+    assert not undated.supported
+    assert any("give no time" in r for r in undated.reasons)
 
 
 def test_a_claim_that_restates_the_question_is_checked_for_what_it_adds(check) -> None:
