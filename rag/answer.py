@@ -121,6 +121,22 @@ class _Run:
         return now
 
 
+def prime(generator: Generator) -> None:
+    """Have a backend that caches prompt prefixes read the answer instructions now, so that
+    the first question after start-up does not pay for them."""
+    if not getattr(generator, "caches_prompt", False):
+        return
+    request = GenerationRequest(
+        messages=[
+            {"role": "system", "content": ANSWER_SYSTEM},
+            {"role": "user", "content": ANSWER_USER.format(context="", question="")},
+        ],
+        max_tokens=1,
+    )
+    for _ in generator.stream(request):
+        pass
+
+
 def check_language(question: str) -> None:
     language = foreign_language(question)
     if language:

@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from rag.answer import Answer, Answerer
+from rag.answer import Answer, Answerer, prime
 from rag.articles import load_articles
 from rag.config import Settings
 from rag.embedding import Embedder, create_embedder, embedder_class
@@ -89,14 +89,17 @@ class Desk:
             retriever.index.bump_generation()
 
     def generator(self, backend: str | None = None) -> Generator:
-        """One generator per backend name, built on first use (the LLM loads here)."""
+        """One generator per backend name, built on first use (the LLM loads here and reads
+        the answer instructions into its prompt cache)."""
         from rag.generators import registry
 
         name = backend or self.settings.generator_backend
         with self._lock:
             if name not in self._generators:
                 settings = self.settings.model_copy(update={"generator_backend": name})
-                self._generators[name] = registry.create_from_settings(settings)
+                generator = registry.create_from_settings(settings)
+                prime(generator)
+                self._generators[name] = generator
             return self._generators[name]
 
     def answerer(self, index: str | None = None, backend: str | None = None) -> Answerer:

@@ -112,3 +112,17 @@ def test_dead_backend_is_a_named_503(tmp_path: Path, embedder) -> None:
         assert response.json()["error"] == "GeneratorUnavailable"
         streamed = client.post("/v1/ask/stream", json={"question": "What does Russia demand?"})
         assert "event: error" in streamed.text and "GeneratorUnavailable" in streamed.text
+
+
+def test_the_answer_instructions_are_read_at_load(desk: Desk) -> None:
+    """The generator reads the fixed instructions when it loads, so the first question reuses
+    them from llama.cpp's prompt cache instead of reading them again."""
+    fresh = Desk(desk.settings, embedder=desk.embedder)
+    try:
+        generator = fresh.generator("llamacpp")
+        assert generator.last_timings["prompt_n"] > 100  # the instructions were read at load
+        fresh.answer("Who invited Zelensky to Moscow?", backend="llamacpp")
+        timings = generator.last_timings
+        assert timings["cache_n"] > 100  # ... and not read again for the first question
+    finally:
+        fresh.close()
