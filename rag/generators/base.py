@@ -37,8 +37,10 @@ class Generator(Protocol):
     model_id: str  # what produced the text, e.g. "qwen2.5-coder-1.5b-instruct-q4_k_m"
     supports_json_schema: bool
     uses_llm: bool  # False for the extractive backend
-    # Optional: True if the backend continues `prefill` (see GenerationRequest).
-    # supports_prefill: bool
+    # Optional capabilities, read with getattr (absent means False):
+    #   supports_prefill - continues GenerationRequest.prefill under prefill_grammar;
+    #   caches_prompt    - a request sharing a prefix with the last one skips reading it, so
+    #                      the fixed instructions are worth reading once at load.
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
         """Yield text deltas. Raise GeneratorUnavailable / GeneratorTimeout, never hang."""
