@@ -46,7 +46,8 @@ _REFERS_BACK = re.compile(
     r"her|this|that|these|those|there|then|the same)\b",
     re.I,
 )
-# Sentences that address a language model rather than a reader are kept out of the context.
+# Text that addresses a language model rather than a reader. The article it is in is kept out
+# of the context: the rest of it was written by the same hand.
 _INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b"
     r"|\b(system prompt|you are now|as an ai|new instructions)\b",
@@ -185,16 +186,12 @@ class Answerer:
             started = run.mark("rewrite_ms", started)
         hits = self.retriever.search(run.standalone, k or self.settings.answer_hits, filters)
         t = run.mark("retrieve_ms", started)
-        context = [
-            c
-            for c in select_context(
-                run.standalone,
-                hits,
-                self.settings.context_tokens,
-                self.retriever.embedder.count_tokens,
-            )
-            if not _INJECTION.search(c.sentence.text)
-        ]
+        context = select_context(
+            run.standalone,
+            _without_instructions(hits),
+            self.settings.context_tokens,
+            self.retriever.embedder.count_tokens,
+        )
         run.timings["context_sentences"] = len(context)
         t = run.mark("context_ms", t)
         if not self._relevant(hits, context):
@@ -364,6 +361,11 @@ class _Verified:
                 "citations": marks,
             },
         )
+
+
+def _without_instructions(hits: Sequence[Hit]) -> list[Hit]:
+    suspect = {h.article_id for h in hits if any(_INJECTION.search(s.text) for s in h.sentences)}
+    return [h for h in hits if h.article_id not in suspect]
 
 
 def _glued(question: str, history: Sequence[dict[str, str]]) -> str:

@@ -1,15 +1,18 @@
 """Choose the sentences an answer may cite, under a token budget.
 
 Every context token costs time to first token on a CPU, so the model sees sentences, not
-whole chunks: from the ranked hits, round by round, each hit gives its sentence that best
-matches the question's content words until the budget is spent. The chosen sentences are
-then grouped by article in reading order and numbered 1..N; those numbers are what the model
-cites. Each article is introduced by its headline, outlet and date, so who/when/which-outlet
-questions can be answered from the context alone.
+whole chunks. The hits are read as articles (chunks of one article pool their sentences),
+articles from an outlet the question names first, then in rank order; round by round, each
+article gives its sentence that best matches the question's content words until the budget
+is spent. The chosen sentences are then grouped by article in reading order and numbered
+1..N; those numbers are what the model cites. Each article is introduced by the opening words
+of its headline, its outlet and date, so who/when/which-outlet questions can be answered from
+the context alone; a multi-article question needs several articles in the same budget.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -18,6 +21,7 @@ from rag.types import Hit, Sentence, iso_date
 
 MARKER_TOKENS = 3  # "[12] " before each sentence and its line break
 _HEADING_WORDS = 8  # an unpunctuated line this short is a section heading, not a statement
+TITLE_WORDS = 6  # of a headline, in an article's header line
 
 
 def is_heading(text: str) -> bool:
@@ -56,15 +60,17 @@ def select_context(
     count_tokens: Callable[[Sequence[str]], list[int]],
 ) -> list[ContextSentence]:
     terms = question_terms(question)
-    queues: list[list[tuple[float, Sentence, Hit]]] = []
+    by_article: dict[str, list[tuple[float, Sentence, Hit]]] = {}
     seen: set[str] = set()
-    for hit in hits:
-        ranked = []
+    for hit in _named_outlets_first(question, hits):
+        ranked = by_article.setdefault(hit.article_id, [])
         for sentence in hit.sentences:
             if sentence.id in seen or is_heading(sentence.text):  # chunks overlap
                 continue
             seen.add(sentence.id)
             ranked.append((relevance(terms, sentence.text), sentence, hit))
+    queues = []
+    for ranked in by_article.values():
         ranked.sort(key=lambda item: (-item[0], item[1].index))
         if ranked:
             queues.append(ranked)
@@ -115,6 +121,23 @@ def select_context(
     ]
 
 
+def _named_outlets_first(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """ "Did the article from The Verge ...": the best hit of each outlet the question names
+    leads, so that each named article gets a sentence before the budget runs out."""
+    lowered = question.lower()
+    named: dict[str, Hit] = {}
+    for hit in hits:
+        source = (hit.source or "").lower()
+        if source and source not in named and _names(lowered, source):
+            named[source] = hit
+    leading = list(named.values())
+    return leading + [h for h in hits if h not in leading]
+
+
+def _names(text: str, name: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
+
+
 def _rounds(queues: list[list[tuple[float, Sentence, Hit]]]):  # type: ignore[no-untyped-def]
     depth = max((len(q) for q in queues), default=0)
     for level in range(depth):
@@ -123,7 +146,10 @@ def _rounds(queues: list[list[tuple[float, Sentence, Hit]]]):  # type: ignore[no
 
 def header_line(title: str, source: str | None, published_at: int | None) -> str:
     date = (iso_date(published_at) or "date unknown")[:10]
-    return f'Article: "{title}" ({source or "outlet unknown"}, {date})'
+    headline = title.split()
+    if len(headline) > TITLE_WORDS:
+        title = " ".join(headline[:TITLE_WORDS]) + "…"
+    return f'"{title}" ({source or "outlet unknown"}, {date})'
 
 
 def render_context(context: Sequence[ContextSentence]) -> str:

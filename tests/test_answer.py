@@ -81,6 +81,10 @@ def test_planted_instructions_change_nothing(desk: Desk, tmp_path: Path) -> None
     cited = " ".join(c.text for c in answer.citations)
     assert "Ignore all previous instructions" not in cited
     assert "Ignore" not in answer.text
+    # The rest of an article that addresses the model is not news to cite either.
+    hits = desk.search("Has Ukraine surrendered to Russia?", k=8)
+    assert any(h.article_id == "planted-1" for h in hits)
+    assert all(c.article_id != "planted-1" for c in answer.citations + answer.related)
 
 
 @pytest.mark.parametrize(
@@ -135,6 +139,26 @@ def test_section_headings_are_not_citable_context() -> None:
     assert is_heading("The Russian Precondition") and is_heading("Key Takeaways")
     assert not is_heading("Kyiv refused.")
     assert not is_heading("“We are ready,” he said.")
+
+
+def test_outlets_the_question_names_get_a_sentence_first() -> None:
+    from rag.context import select_context
+    from rag.types import Hit, Sentence
+
+    def hit(article: str, source: str, text: str) -> Hit:
+        sentence = Sentence(f"{article}#0", 0, text, 0, len(text))
+        return Hit(
+            f"{article}:0", article, f"About {article}", source, None, None, 1.0, 0.5, [sentence]
+        )
+
+    hits = [hit(f"a{i}", "Wire", f"Talks stalled again in round {i}.") for i in range(6)]
+    hits.append(hit("v", "The Verge", "Talks stalled, the reviewer wrote."))
+    count = lambda texts: [len(t.split()) for t in texts]  # noqa: E731
+    context = select_context("Did the article from The Verge say talks stalled?", hits, 30, count)
+    assert context[0].source == "The Verge"
+    assert "The Verge" not in {
+        c.source for c in select_context("Did talks stall?", hits, 30, count)
+    }
 
 
 def test_context_fits_its_budget_as_rendered(desk: Desk) -> None:
