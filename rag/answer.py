@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rag.citations import Claim, SupportChecker, parse_answer
+from rag.citations import Claim, SupportChecker, is_abstention, parse_answer
 from rag.config import Settings
 from rag.context import ContextSentence, render_context, select_context
 from rag.errors import UnsupportedLanguage
@@ -281,7 +281,7 @@ class Answerer:
                         run.mark("ttft_ms", run.started)  # the first answer text a reader sees
                     index, text = value
                     yield "token", {"text": text, "sentence": index}
-                else:
+                elif not is_abstention(value.text):
                     yield from verified.add(value)
         if "ttft_ms" not in run.timings:
             run.mark("ttft_ms", run.started)  # no answer text came: the reply ended here

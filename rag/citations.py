@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from rag.context import ContextSentence
+from rag.prompts import ABSTAIN_TEXT
 from rag.text import content_stems, names, numbers, words
 from rag.types import iso_date
 
@@ -72,11 +73,18 @@ def parse_answer(raw: str) -> ParsedAnswer:
                 continue
             text = str(item.get("text", "")).strip()
             cites = [int(c) for c in item.get("cite") or [] if _is_int(c)]
-            if text:
+            if text and not is_abstention(text):
                 claims.append(Claim(_unmark(text), cites))
         answerable = bool(data.get("answerable", bool(claims)))
         return ParsedAnswer(answerable, claims, well_formed=True)
-    return ParsedAnswer(True, _claims_from_markers(raw), well_formed=False)
+    claims = _claims_from_markers(raw)
+    kept = [c for c in claims if not is_abstention(c.text)]
+    return ParsedAnswer(bool(kept) or not claims, kept, well_formed=False)
+
+
+def is_abstention(text: str) -> bool:
+    """The model's own "The indexed news does not say." (the prompt's way to decline)."""
+    return _normal(_unmark(text)).rstrip(".").lower() == ABSTAIN_TEXT.rstrip(".").lower()
 
 
 def _is_int(value: object) -> bool:

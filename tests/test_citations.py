@@ -97,6 +97,11 @@ def test_parse_json_and_fallbacks() -> None:
     assert parsed.well_formed and parsed.claims[0].text == "A." and parsed.claims[0].cites == [2, 3]
     wrapped = parse_answer('Sure! {"answerable": false, "sentences": []} Hope that helps.')
     assert wrapped.well_formed and not wrapped.answerable
+    declined = parse_answer(
+        '{"sentences": [{"text": "The indexed news does not say.", "cite": []}]}'
+    )
+    assert declined.well_formed and not declined.answerable and not declined.claims
+    assert not parse_answer("The indexed news does not say").answerable
     plain = parse_answer("Russia invited Zelensky [1]. Ukraine refused [2, 3].")
     assert not plain.well_formed
     assert [(c.text, c.cites) for c in plain.claims] == [
