@@ -6,8 +6,9 @@ A claim is shown as a cited fact only if its cited context sentences support it:
     its article's headline, outlet and date);
   * enough of the claim's content words appear in the evidence; and
   * the claim is close to the evidence in embedding space.
-A claim that answers the question in place - a short answer ("Yes.", "Galuzin", "The Verge")
-or a sentence made mostly of the question's words ("Google is the company that ...") - is
+A claim that answers the question in place - a short answer ("Yes.", "Galuzin", "The Verge"),
+a sentence made mostly of the question's words ("Google is the company that ...") or a verdict
+that restates a yes/no question ("Yes, both articles suggest ...") - is
 checked together with the question: what it adds (a name, a number, other words) must be in
 its cited sentences, and what it repeats from the question must be in the retrieved news.
 A claim that fails is re-cited to the context sentence that does support it, if one does, and
@@ -133,6 +134,7 @@ _TIME_CUE = re.compile(
     r"|tomorrow)\b|\b(this|last|next|earlier this|later this)\s+(week|month|year|season)\b",
     re.I,
 )
+_VERDICT = re.compile(r"(yes|no)\b[,.;:!]?\s*", re.I)
 _WH_QUESTION = re.compile(r"(who|whom|whose|what|which|when|where|why|how)\b", re.I)
 _YES_NO_QUESTION = re.compile(
     r"(?:[^?]*,\s*)?(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
@@ -195,13 +197,17 @@ class SupportChecker:
         return CheckedClaim(claim.text, cites, False, reasons=reasons)
 
     def answers_in_place(self, claim: str) -> bool:
-        """A short answer, or a claim made mostly of the words of a who/what/which/when question.
-        Restating a yes/no question ("X suggests Y") asserts its premise, so such a claim is
+        """A short answer, or a claim made mostly of the words of the question it answers.
+        For a yes/no question that is a verdict ("Yes, X suggests Y", read like a bare "Yes");
+        restating it without one ("X suggests Y") asserts its premise, so such a claim is
         checked as a claim of its own."""
         if is_short(claim):
             return True
         if self._yes_no_question:
-            return False
+            verdict = _VERDICT.match(claim)
+            if not verdict:
+                return False
+            claim = claim[verdict.end() :]
         stems = content_stems(claim)
         return bool(stems) and len(stems & self._question_stems) / len(stems) >= RESTATES
 

@@ -186,3 +186,16 @@ def test_restating_a_yes_no_question_must_cite_its_premise(check) -> None:
     result = check(question, claim, [3])
     assert result.supported and result.recited and sorted(result.cites) == [3, 4]
     assert any("5.5%" in r for r in result.reasons)
+
+
+def test_a_verdict_is_read_like_a_bare_yes(check) -> None:
+    question = "Did Galuzin say Moscow is ready for dialogue while the Fed raised rates to 5.5%?"
+    # "Yes, <the question restated>" adds nothing to "Yes": what it repeats must be in the
+    # retrieved news, and enough of the question must be in the sentences it cites.
+    claim = "Yes, Galuzin said Moscow is ready for dialogue while the Fed raised rates to 5.5%."
+    assert check(question, claim, [3, 4]).supported
+    # What a verdict adds must be in what it cites.
+    assert not check(question, claim.replace("Galuzin", "Lavrov"), [3, 4]).supported
+    # A premise no context sentence holds leaves the verdict without support.
+    paris = "Did Galuzin say Moscow is ready for dialogue at the Paris summit?"
+    assert not check(paris, "Yes, Galuzin said Moscow is ready at the Paris summit.", [3]).supported
