@@ -7,7 +7,8 @@ source sentence once, as soon as a claim citing it passes the check) and `done` 
 
 The answer abstains ("The indexed news does not say.") when retrieval finds nothing relevant
 (a gate in code, before any model call), when the model says the context does not answer the
-question, or when none of its claims survives the support check.
+question, when none of its claims survives the support check, or when those that do are beside
+the point (no name for "Who ...?", no time for "When ...?": `SupportChecker.gives_answer`).
 """
 
 from __future__ import annotations
@@ -293,6 +294,9 @@ class Answerer:
                 yield from verified.add(claim)
         run.timings["verify_ms"] = round(verified.seconds * 1000, 1)
         supported = [s for s in verified.sentences if s.supported]
+        if supported and not verified.checker.gives_answer([s.text for s in supported]):
+            run.timings["off_point"] = 1  # true, cited, and not what the question asks for
+            supported = []
         if not parsed.answerable or not supported:
             yield "done", {"answer": self._abstain(run, context, verified.sentences)}
             return

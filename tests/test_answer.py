@@ -52,6 +52,24 @@ def test_unrelated_question_abstains_with_related_reading(desk: Desk) -> None:
     assert answer.citations == []
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How many Russian troops are fighting in eastern Ukraine?",  # the news gives no count
+        "Why did Galuzin agree that Russia would withdraw from Crimea?",  # a false premise
+    ],
+)
+def test_sentences_beside_the_point_are_not_an_answer(desk: Desk, question: str) -> None:
+    # The retrieved sentences are about the question and support themselves, but none gives
+    # what it asks for: the answer says so and offers them as related reading.
+    answer = desk.answer(question)
+    assert answer.abstained and answer.text == ABSTAIN_TEXT
+    assert answer.timings["off_point"] == 1 and answer.related
+    assert not desk.answer(
+        "How many Ukrainian regions does Russia claim to have annexed?"
+    ).abstained
+
+
 def test_stream_emits_tokens_sentences_citations_then_done(desk: Desk) -> None:
     events = list(desk.answerer().stream("Who is Mikhail Galuzin?"))
     kinds = [k for k, _ in events]

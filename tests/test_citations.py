@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.citations import Claim, SupportChecker, parse_answer
+from rag.citations import Claim, SupportChecker, asks_for, parse_answer
 from rag.context import ContextSentence
 from rag.types import Sentence
 
@@ -199,3 +199,67 @@ def test_a_verdict_is_read_like_a_bare_yes(check) -> None:
     # A premise no context sentence holds leaves the verdict without support.
     paris = "Did Galuzin say Moscow is ready for dialogue at the Paris summit?"
     assert not check(paris, "Yes, Galuzin said Moscow is ready at the Paris summit.", [3]).supported
+
+
+def test_a_verdict_may_speak_of_the_articles_themselves(check) -> None:
+    # "both articles", "the two reports" say where the news is, not what it says.
+    question = "Did Galuzin say Moscow is ready for dialogue while the Fed raised rates to 5.5%?"
+    claim = "Yes, both articles say Galuzin said Moscow is ready while the Fed raised rates."
+    assert check(question, claim, [3, 4]).supported
+    # Anything else a verdict adds still has to be in what it cites.
+    assert not check(question, claim.replace("both articles", "Reuters"), [3, 4]).supported
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who did Russia invite to Moscow?", "name"),
+        ("Considering the Ledger's report, which company raised prices?", "name"),
+        ("To which city was Zelensky invited?", "name"),
+        ("On which day of the week was the invitation announced?", "time"),
+        ("When did the Fed raise rates?", "time"),
+        ("How many regions does Russia claim?", "count"),
+        ("Why did Russia invite Zelensky?", "reason"),
+        ("What condition does Russia set?", None),
+        ("Did the Fed, which meets monthly, raise rates?", None),
+    ],
+)
+def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
+    assert asks_for(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "beside_the_point", "answer"),
+    [
+        (
+            "Who said Moscow is ready for dialogue?",
+            "Moscow is ready for dialogue, an official said.",
+            "Mikhail Galuzin said Moscow is ready for dialogue.",
+        ),
+        (
+            "When did the Fed raise rates?",
+            "The Fed raised rates by 0.25 points.",
+            "The Fed raised rates on Jan. 5.",
+        ),
+        (
+            "How many Ukrainian regions must Ukraine accept as annexed?",
+            "Ukraine must accept Russia's claimed annexation of Ukrainian regions.",
+            "Ukraine must accept the annexation of four Ukrainian regions.",
+        ),
+        (
+            "Why did Russia invite Zelensky to Moscow?",
+            "Russia has formally invited Zelensky to Moscow.",
+            "Russia invited Zelensky to Moscow because it wants peace talks.",
+        ),
+    ],
+)
+def test_a_true_sentence_beside_the_point_is_not_an_answer(
+    embedder, question: str, beside_the_point: str, answer: str
+) -> None:
+    checker = SupportChecker(question, context(), embedder.embed)
+    assert not checker.gives_answer([beside_the_point])
+    assert checker.gives_answer([beside_the_point, answer])
+    # What the question itself names is not an answer to it.
+    assert not SupportChecker("Who invited Zelensky?", context(), embedder.embed).gives_answer(
+        ["Zelensky was invited to peace talks."]
+    )
