@@ -192,16 +192,24 @@ def test_compare_reports_deltas_and_flips(index_dir, seed_run, tmp_path):
 
     result = json.loads(cli(index_dir, "eval", "compare", seed_run, other, "--json").stdout)
     assert result["shared_questions"] == 30 and result["notes"] == []
+    a = {r["id"]: r for r in read_rows(seed_run)}
+    b = {r["id"]: r for r in read_rows(other)}
     precision = result["metrics"]["citation_precision"]
     assert precision["ci_low"] <= precision["delta"] <= precision["ci_high"]
-    assert precision["delta"] == pytest.approx(
-        precision["b"]["value"] - precision["a"]["value"], abs=1e-3
-    )
+    # The difference is over the questions both runs scored (one may abstain where the
+    # other answers), not the difference of the two runs' own means.
+    pairs = [
+        (a[i]["scores"]["citation_precision"], b[i]["scores"]["citation_precision"])
+        for i in a
+        if a[i]["scores"]["citation_precision"] is not None
+        and b[i]["scores"]["citation_precision"] is not None
+    ]
+    assert precision["n_shared"] == len(pairs)
+    expected = sum(y for _, y in pairs) / len(pairs) - sum(x for x, _ in pairs) / len(pairs)
+    assert precision["delta"] == pytest.approx(expected, abs=1e-3)
     recall = result["metrics"]["citation_recall"]
     assert recall["delta"] <= 0
     # The flips are exactly the questions whose verdict changed.
-    a = {r["id"]: r for r in read_rows(seed_run)}
-    b = {r["id"]: r for r in read_rows(other)}
     lost = [i for i in a if a[i]["scores"]["correct"] == 1 and b[i]["scores"]["correct"] == 0]
     gained = [i for i in a if a[i]["scores"]["correct"] == 0 and b[i]["scores"]["correct"] == 1]
     assert [f["id"] for f in result["flips"]["correct_to_wrong"]] == lost
