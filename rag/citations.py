@@ -166,11 +166,10 @@ _NAME_NOUNS = {
     "city", "person", "individual", "agency", "team", "club", "firm", "publication", "platform",
     "official", "player", "brand", "nation", "state", "region", "regions", "newspaper",
 }  # fmt: skip
-# "May" and "March" count as months only before a day ("May 5"): "the Fed may stop".
+# A time a claim gives: a time cue, a month, a year, a date, a part of the day or year.
 _TIME = re.compile(
-    r"\b(january|february|april|june|july|august|september|october|november|december"
-    r"|(may|march)\s+\d|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday"
-    r"|wednesday|thursday|friday|saturday|sunday|today|tonight|yesterday|tomorrow"
+    _TIME_CUE.pattern
+    + r"|\b(january|february|april|june|july|august|september|october|november|december"
     r"|(1[89]|20)\d\d|\d{1,2}/\d{1,2}(/\d{2,4})?|ago|weekend|morning|evening|afternoon"
     r"|spring|summer|autumn|winter)\b",
     re.I,

@@ -145,7 +145,7 @@ def _rounds(queues: list[list[tuple[float, Sentence, Hit]]]):  # type: ignore[no
 
 
 def header_line(title: str, source: str | None, published_at: int | None) -> str:
-    date = (iso_date(published_at) or "date unknown")[:10]
+    date = (iso_date(published_at) or "")[:10] or "date unknown"
     headline = title.split()
     if len(headline) > TITLE_WORDS:
         title = " ".join(headline[:TITLE_WORDS]) + "…"

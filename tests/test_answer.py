@@ -159,6 +159,18 @@ def test_section_headings_are_not_citable_context() -> None:
     assert not is_heading("“We are ready,” he said.")
 
 
+def test_article_headers_name_the_outlet_and_date_or_say_they_are_unknown() -> None:
+    from rag.context import header_line
+
+    title = "Russia Invites Zelensky to Moscow for Peace Talks, Sets Condition"
+    assert header_line(title, None, None) == (
+        '"Russia Invites Zelensky to Moscow for…" (outlet unknown, date unknown)'
+    )
+    assert (
+        header_line("Fed holds", "The Ledger", 1704412800) == '"Fed holds" (The Ledger, 2024-01-05)'
+    )
+
+
 def test_outlets_the_question_names_get_a_sentence_first() -> None:
     from rag.context import select_context
     from rag.types import Hit, Sentence
