@@ -226,7 +226,8 @@ def main() -> None:
             *C.machine_lines(info),
             f"- Model: {model} (load {load_s:.1f} s); questions: {len(items)} "
             f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG dev, "
-            f"sample seed {args.seed})",
+            f"sample seed {args.seed}); context budget {desk.settings.context_tokens} tokens, "
+            f"{desk.settings.answer_hits} hits",
             f"- Peak RSS of the answering process (the index was built by `newsdesk ingest` in "
             f"its own process, as `make serve` does): {peak:.0f} MB",
             "",
@@ -240,7 +241,9 @@ def main() -> None:
     )
     print(markdown)
     data = {"machine": info, "summary": summary, "rows": results, "ratio_ttft_p50": ratio,
-            "ratio_ttft_p50_ours_chunks": ratio_own, "peak_rss_mb": peak}  # fmt: skip
+            "ratio_ttft_p50_ours_chunks": ratio_own, "peak_rss_mb": peak,
+            "context_tokens": desk.settings.context_tokens,
+            "answer_hits": desk.settings.answer_hits}  # fmt: skip
     C.write_results(NAME, markdown, data)
 
 

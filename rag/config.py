@@ -60,11 +60,12 @@ class Settings(BaseSettings):
     )
     answer_hits: int = Field(8, ge=1, le=50, description="Hits the context is chosen from.")
     context_tokens: int = Field(
-        200,
+        170,
         ge=32,
         le=4000,
         description="Token budget of the context block (sentences, markers, article headers); "
-        "chosen by bench/context_budget.py.",
+        "chosen by measurement: bench/answer_latency.py and the MultiHop-RAG dev runs "
+        "(docs/eval/README.md) at 170 and 200.",
     )
     answer_max_tokens: int = Field(160, ge=16, le=2048)
     generator_timeout_s: float = Field(120.0, gt=0, description="Whole-request LLM time limit.")
