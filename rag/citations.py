@@ -179,7 +179,8 @@ _REASON = re.compile(
     r"|amid|reasons?|caused|led to|given that|thanks to|in response to)\b",
     re.I,
 )
-_VERBS = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "of", "one"}
+# Words after "which" that do not name what is asked for ("Which is ...?", "Which of ...?").
+_NOT_NOUNS = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "of", "one"}
 _COUNT_WORDS = {
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million",
@@ -204,7 +205,7 @@ def asks_for(question: str) -> str | None:
         return "count"
     if noun in _TIME_NOUNS:
         return "time"
-    if noun in _NAME_NOUNS or (word == "which" and noun and noun not in _VERBS):
+    if noun in _NAME_NOUNS or (word == "which" and noun and noun not in _NOT_NOUNS):
         return "name"
     return None
 
