@@ -295,7 +295,9 @@ class Answerer:
         run.timings["verify_ms"] = round(verified.seconds * 1000, 1)
         supported = [s for s in verified.sentences if s.supported]
         if supported and not verified.checker.gives_answer([s.text for s in supported]):
-            run.timings["off_point"] = 1  # true, cited, and not what the question asks for
+            # True and cited, but not what the question asks for: not shown as a cited fact.
+            run.timings["off_point"] = 1
+            verified.sentences = [AnswerSentence(s.text, [], False) for s in verified.sentences]
             supported = []
         if not parsed.answerable or not supported:
             yield "done", {"answer": self._abstain(run, context, verified.sentences)}
