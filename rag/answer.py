@@ -295,9 +295,12 @@ class Answerer:
         run.timings["verify_ms"] = round(verified.seconds * 1000, 1)
         supported = [s for s in verified.sentences if s.supported]
         if supported and not verified.checker.gives_answer([s.text for s in supported]):
-            # True and cited, but not what the question asks for: not shown as a cited fact.
+            # True and cited, but not what the question asks for: not shown, so its marks would
+            # point at citations the abstention does not carry.
             run.timings["off_point"] = 1
-            verified.sentences = [AnswerSentence(s.text, [], False) for s in verified.sentences]
+            verified.sentences = [
+                AnswerSentence(s.text, [], s.supported) for s in verified.sentences
+            ]
             supported = []
         if not parsed.answerable or not supported:
             yield "done", {"answer": self._abstain(run, context, verified.sentences)}
