@@ -187,9 +187,10 @@ class Answerer:
             started = run.mark("rewrite_ms", started)
         hits = self.retriever.search(run.standalone, k or self.settings.answer_hits, filters)
         t = run.mark("retrieve_ms", started)
+        news = _without_instructions(hits)
         context = select_context(
             run.standalone,
-            _without_instructions(hits),
+            news,
             self.settings.context_tokens,
             self.retriever.embedder.count_tokens,
         )
@@ -200,7 +201,7 @@ class Answerer:
             yield "done", {"answer": self._abstain(run, context, [])}
             return
         with self._slot(run):
-            yield from self._generate(run, context, time.perf_counter())
+            yield from self._generate(run, context, news, time.perf_counter())
 
     @contextmanager
     def _slot(self, run: _Run) -> Iterator[None]:
@@ -244,7 +245,9 @@ class Answerer:
             return _glued(question, history)  # the model did not rewrite: keep the context
         return rewritten.strip()
 
-    def _generate(self, run: _Run, context: list[ContextSentence], t: float) -> Iterator[Event]:
+    def _generate(
+        self, run: _Run, context: list[ContextSentence], news: Sequence[Hit], t: float
+    ) -> Iterator[Event]:
         request = GenerationRequest(
             messages=[
                 {"role": "system", "content": ANSWER_SYSTEM},
@@ -266,7 +269,8 @@ class Answerer:
         run.timings["prompt_tokens"] = sum(
             self.retriever.embedder.count_tokens([m["content"] for m in request.messages])
         )
-        verified = _Verified(SupportChecker(run.standalone, context, self.retriever.embedder.embed))
+        checker = SupportChecker(run.standalone, context, self.retriever.embedder.embed, news)
+        verified = _Verified(checker)
         reader = _ClaimReader()
         # A backend that continues the prefill streams only what follows it.
         opening = ANSWER_PREFILL if getattr(self.generator, "supports_prefill", False) else ""

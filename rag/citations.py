@@ -30,7 +30,7 @@ from datetime import datetime
 from rag.context import ContextSentence
 from rag.prompts import ABSTAIN_TEXT
 from rag.text import content_stems, names, numbers, words
-from rag.types import iso_date
+from rag.types import Hit, iso_date
 
 MIN_COVERAGE = 0.5  # share of a claim's content stems found in its evidence
 MIN_COVERAGE_SHORT = 0.25  # for a claim answering in place, read with its question
@@ -210,11 +210,33 @@ def asks_for(question: str) -> str | None:
     return None
 
 
+# "How many Russian troops are ...": the words between "how many" and the question's verb.
+_COUNTED = re.compile(
+    r"how (?:many|much)\s+((?:[\w'-]+\s+){0,3}?[\w'-]+?)\s+"
+    r"(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|must|may|might)\b",
+    re.I,
+)
+
+
+def _counted(question: str) -> str | None:
+    """The stem of what a "How many ...?" question counts: "troop" for "How many Russian
+    troops are fighting?"; None when it names nothing ("How many are there?")."""
+    match = _COUNTED.search(question)
+    if not match:
+        return None
+    stems = [s for w in words(match.group(1)) for s in content_stems(w)]
+    return stems[-1] if stems else None
+
+
 def evidence_text(item: ContextSentence) -> str:
     """A sentence with what the model saw about its article (its date also as "October 2,
     2023", so a claim's day and month can be found in it)."""
     date = iso_date(item.published_at) or ""
     return f"{item.sentence.text} {item.title} {item.source or ''} {date[:10]} {_spelled(date)}"
+
+
+def hit_text(hit: Hit) -> str:
+    return " ".join([hit.title, hit.source or "", *(s.text for s in hit.sentences)])
 
 
 def _spelled(date: str) -> str:
@@ -236,14 +258,23 @@ def is_short(claim: str) -> bool:
 
 
 class SupportChecker:
-    def __init__(self, question: str, context: Sequence[ContextSentence], embed: Embed) -> None:
+    def __init__(
+        self,
+        question: str,
+        context: Sequence[ContextSentence],
+        embed: Embed,
+        retrieved: Sequence[Hit] = (),
+    ) -> None:
+        """`retrieved`: the hits the context was chosen from. A claim that answers in place may
+        repeat its question's names and numbers when any of them holds them, not only the few
+        sentences that fit the context."""
         self.question = question
         self.by_n = {c.n: c for c in context}
         self.embed = embed
         self._question_words = set(words(question)) | numbers(question)
         self._question_stems = content_stems(question)
         self._yes_no_question = is_yes_no_question(question)
-        everything = " ".join(evidence_text(c) for c in context)
+        everything = " ".join([*(evidence_text(c) for c in context), *map(hit_text, retrieved)])
         self._context_words = set(words(everything)) | numbers(everything)
         self._vectors: dict[str, list[float]] = {}
 
@@ -284,11 +315,24 @@ class SupportChecker:
             elif kind == "time":
                 if any(m.group(0).lower() not in asked for m in _TIME.finditer(claim)):
                     return True
-            elif numbers(claim) - numbers(self.question) or any(
-                w in _COUNT_WORDS and w not in self._question_words for w in words(claim)
-            ):
+            elif self._gives_count(claim):
                 return True
         return False
+
+    def _gives_count(self, claim: str) -> bool:
+        """A number or count word the question does not hold; in a sentence, one that counts
+        what was asked about: "four Ukrainian regions" answers "How many Ukrainian regions
+        ...?", not "How many Russian troops ...?"."""
+        tokens = words(claim)
+        counts = [
+            i
+            for i, w in enumerate(tokens)
+            if (w in _COUNT_WORDS or numbers(w)) and w not in self._question_words
+        ]
+        counted = _counted(self.question)
+        if not counts or counted is None or is_short(claim):
+            return bool(counts)
+        return any(counted in content_stems(" ".join(tokens[i + 1 : i + 4])) for i in counts)
 
     def answers_in_place(self, claim: str) -> bool:
         """A short answer, or a claim made mostly of the words of the question it answers.

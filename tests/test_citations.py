@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.citations import Claim, SupportChecker, asks_for, parse_answer
 from rag.context import ContextSentence
-from rag.types import Sentence
+from rag.types import Hit, Sentence
 
 SENTENCES = [
     "Russia has formally invited Ukrainian President Volodymyr Zelensky to Moscow for peace talks.",
@@ -179,6 +181,26 @@ def test_a_restated_premise_the_news_does_not_hold_is_not_supported(check) -> No
     assert any("paris" in r for r in result.reasons)
 
 
+def test_a_restated_premise_may_be_in_a_retrieved_sentence_outside_the_context(embedder) -> None:
+    # The context holds the few sentences that fit its budget; the hits it was chosen from
+    # hold the rest of what was retrieved, and the question's premises may be there.
+    question = "Which deputy minister said Moscow is ready at the Paris summit?"
+    claim = Claim(
+        "Mikhail Galuzin is the deputy minister who said Moscow is ready at the Paris summit.", [3]
+    )
+    summit = "Galuzin spoke at the Paris summit on Tuesday."
+    hit = Hit("seed:0", "seed", "Russia Invites Zelensky", None, None, None, 0.5, 0.6,
+              [Sentence("seed#9", 9, summit, 0, len(summit))])  # fmt: skip
+    assert SupportChecker(question, context(), embedder.embed, [hit]).check(claim).supported
+    # What the claim adds (the minister's name) must still be in the sentence it cites.
+    lavrov = Claim(claim.text.replace("Mikhail Galuzin", "Sergei Lavrov"), [3])
+    assert not SupportChecker(question, context(), embedder.embed, [hit]).check(lavrov).supported
+    elsewhere = replace(hit, sentences=[Sentence("x#1", 1, "Rates rose.", 0, 11)])
+    assert (
+        not SupportChecker(question, context(), embedder.embed, [elsewhere]).check(claim).supported
+    )
+
+
 def test_restating_a_yes_no_question_must_cite_its_premise(check) -> None:
     # Restating "Did X ... while Y?" asserts Y too: the sentence that says Y must be cited.
     question = "Did Galuzin say Moscow is ready for dialogue while the Fed raised rates to 5.5%?"
@@ -245,6 +267,11 @@ def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
             "How many Ukrainian regions must Ukraine accept as annexed?",
             "Ukraine must accept Russia's claimed annexation of Ukrainian regions.",
             "Ukraine must accept the annexation of four Ukrainian regions.",
+        ),
+        (  # a count of something else is no count of what was asked about
+            "How many Russian troops are fighting in eastern Ukraine?",
+            "Ukraine must accept Russia's claimed annexation of four Ukrainian regions.",
+            "About 200,000 Russian troops are fighting in eastern Ukraine.",
         ),
         (
             "Why did Russia invite Zelensky to Moscow?",
