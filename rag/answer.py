@@ -309,6 +309,12 @@ class Answerer:
         if not parsed.answerable or not supported:
             yield "done", {"answer": self._abstain(run, context, verified.sentences)}
             return
+        verdict = verified.checker.implied_verdict(supported[0].text)
+        if verdict is not None:
+            # The answer opens with the verdict its first claim implies, cited as that claim is.
+            lead = AnswerSentence(f"{verdict}.", supported[0].citations, True)
+            verified.sentences.insert(0, lead)
+            supported.insert(0, lead)
         text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in supported)
         run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
         answer = Answer(

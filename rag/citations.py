@@ -13,10 +13,13 @@ checked together with the question: what it adds (a name, a number, other words)
 its cited sentences, and what it repeats from the question must be in the retrieved news.
 A claim that fails is re-cited to the context sentence that does support it, if one does, and
 is otherwise marked unsupported (the answer pipeline drops it).
+A verdict ("Yes, ...") must cite sentences that hold enough of its question, none of which
+states the question the other way round.
 Last, the supported claims together must give what the question asks for, where that can be
 seen in the words: a name not in the question for "Who ...?" or "Which company ...?", a time for
-"When ...?", a count for "How many ...?", a reason for "Why ...?". A true sentence beside the
-point is not an answer.
+"When ...?", a count of what was asked about for "How many ...?", a reason for "Why ...?". A true
+sentence beside the point is not an answer. A claim that states a yes/no question without a
+verdict implies one (`implied_verdict`).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ MIN_COVERAGE_SHORT = 0.25  # for a claim answering in place, read with its quest
 MIN_SIMILARITY = 0.3  # cosine similarity of claim and evidence (all-MiniLM-L6-v2)
 SHORT_WORDS = 6
 RESTATES = 0.5  # a claim with this share of its content words from the question answers it
+MIN_VERDICT_COVERAGE = 0.35  # share of a yes/no question's words a verdict's citations hold
+COVERS_QUESTION = 0.6  # a claim holding this share of a yes/no question's words answers it
 # Words a claim answering in place uses for the articles themselves ("both articles", "the two
 # reports"): they say where the news is, not what it says, so no sentence needs to hold them.
 SOURCE_WORDS = content_stems(
@@ -145,6 +150,12 @@ _TIME_CUE = re.compile(
     re.I,
 )
 _VERDICT = re.compile(r"(yes|no)\b[,.;:!]?\s*", re.I)
+# Words that turn a statement round: "has not responded", "failed to identify", "denied".
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot"
+    r"|fail(?:s|ed)?|refus(?:e|es|ed)|den(?:y|ies|ied)|declin(?:e|es|ed))\b|n['’]t\b",
+    re.I,
+)
 _WH_QUESTION = re.compile(r"(who|whom|whose|what|which|when|where|why|how)\b", re.I)
 _YES_NO_QUESTION = re.compile(
     r"(?:[^?]*,\s*)?(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
@@ -334,6 +345,21 @@ class SupportChecker:
             return bool(counts)
         return any(counted in content_stems(" ".join(tokens[i + 1 : i + 4])) for i in counts)
 
+    def implied_verdict(self, claim: str) -> str | None:
+        """The "Yes" or "No" a claim gives a yes/no question without saying it: a claim that
+        states most of what the question asks ("The Ukrainian government has not yet responded
+        to this latest statement." for "Has the Ukrainian government responded to Russia's
+        latest statement?") says "No" when one of the two negates it and "Yes" when neither or
+        both do. None when the question is not yes/no, or the claim has a verdict of its own,
+        is a short answer, or says too little of the question."""
+        if not self._yes_no_question or _VERDICT.match(claim) or is_short(claim):
+            return None
+        asked = self._question_stems - SOURCE_WORDS
+        if not asked or len(asked & content_stems(claim)) / len(asked) < COVERS_QUESTION:
+            return None
+        negations = len(_NEGATION.findall(self.question)) + len(_NEGATION.findall(claim))
+        return "No" if negations % 2 else "Yes"
+
     def answers_in_place(self, claim: str) -> bool:
         """A short answer, or a claim made mostly of the words of the question it answers.
         For a yes/no question that is a verdict ("Yes, X suggests Y", read like a bare "Yes");
@@ -376,11 +402,34 @@ class SupportChecker:
             floor = MIN_COVERAGE_SHORT if in_place else MIN_COVERAGE
             if coverage < floor:
                 problems.append(f"content-word coverage {coverage:.2f} < {floor}")
+        if self._yes_no_question and (verdict := _VERDICT.match(claim)):
+            problems += self._verdict_problems(verdict.group(1), cites, evidence_stems)
         added = content_stems(claim) - self._question_stems - SOURCE_WORDS
         if in_place and added:
             coverage = len(added & evidence_stems) / len(added)
             if coverage < MIN_COVERAGE:
                 problems.append(f"coverage of what the claim adds {coverage:.2f} < {MIN_COVERAGE}")
+        return problems
+
+    def _verdict_problems(
+        self, verdict: str, cites: Sequence[int], evidence_stems: set[str]
+    ) -> list[str]:
+        """A verdict answers the whole question, whatever follows it ("Yes, <a true sentence
+        about something else>"): what it cites must hold enough of the question, and no cited
+        sentence may state the question the other way round ("Ukraine will not negotiate ..."
+        against "Yes" to "Will Ukraine negotiate ...?")."""
+        problems = []
+        asked = self._question_stems - SOURCE_WORDS
+        held = len(asked & evidence_stems) / len(asked) if asked else 1.0
+        if held < MIN_VERDICT_COVERAGE:
+            problems.append(
+                f"the cited sentences hold {held:.2f} of the question the verdict answers "
+                f"< {MIN_VERDICT_COVERAGE}"
+            )
+        for n in cites:
+            said = self.implied_verdict(self.by_n[n].sentence.text)
+            if said is not None and said.lower() != verdict.lower():
+                problems.append(f"[{n}] says {said!r} to the question, not {verdict!r}")
         return problems
 
     def _unsupported(self, missing: set[str], in_place: bool) -> set[str]:

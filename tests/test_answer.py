@@ -74,6 +74,18 @@ def test_sentences_beside_the_point_are_not_an_answer(desk: Desk, question: str)
     ).abstained
 
 
+def test_a_yes_no_answer_opens_with_the_verdict_its_claim_implies(desk: Desk) -> None:
+    answer = desk.answer("Has the Ukrainian government responded to Russia's latest statement?")
+    assert not answer.abstained and answer.text.startswith("No. [1]")
+    verdict, claim = answer.sentences[:2]
+    assert verdict.text == "No." and verdict.supported and verdict.citations == claim.citations
+    assert "has not yet responded" in claim.text and claim.supported
+    crimea = desk.answer("Does the Ukrainian peace formula demand a withdrawal from Crimea?")
+    assert crimea.text.startswith("Yes. [1]")
+    # Not for a question that asks for something else.
+    assert not desk.answer("Who did Russia invite to Moscow?").text.startswith(("Yes", "No"))
+
+
 def test_stream_emits_tokens_sentences_citations_then_done(desk: Desk) -> None:
     events = list(desk.answerer().stream("Who is Mikhail Galuzin?"))
     kinds = [k for k, _ in events]

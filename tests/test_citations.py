@@ -290,3 +290,70 @@ def test_a_true_sentence_beside_the_point_is_not_an_answer(
     assert not SupportChecker("Who invited Zelensky?", context(), embedder.embed).gives_answer(
         ["Zelensky was invited to peace talks."]
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "claim", "verdict"),
+    [
+        (
+            "Has the Ukrainian government responded to Russia's latest statement?",
+            "The Ukrainian government has not yet responded to this latest statement.",
+            "No",
+        ),
+        (
+            "Does the Ukrainian peace formula demand a withdrawal from Crimea?",
+            "The Ukrainian peace formula demands the complete withdrawal of Russian troops from "
+            "all Ukrainian territory, including Crimea.",
+            "Yes",
+        ),
+        (  # negated in both: the claim says what the question asks
+            "Did the report fail to name the Mayo Clinic as a leader in AI?",
+            "The report does not name the Mayo Clinic as a leader in AI.",
+            "Yes",
+        ),
+        (  # a verdict of its own is the model's to give
+            "Has the Ukrainian government responded to Russia's latest statement?",
+            "No, the Ukrainian government has not yet responded to this latest statement.",
+            None,
+        ),
+        (  # too little of the question to answer it
+            "Is Russia open to discussing issues other than territory?",
+            "Russia invites Zelensky to Moscow, but demands Ukraine accept annexed territories.",
+            None,
+        ),
+        (  # not a yes/no question
+            "Who has not responded to Russia's latest statement?",
+            "The Ukrainian government has not yet responded to this latest statement.",
+            None,
+        ),
+    ],
+)
+def test_a_claim_that_states_a_yes_no_question_implies_its_verdict(
+    embedder, question: str, claim: str, verdict: str | None
+) -> None:
+    assert SupportChecker(question, context(), embedder.embed).implied_verdict(claim) == verdict
+
+
+def test_a_verdict_must_answer_the_question_its_citations_hold(embedder) -> None:
+    texts = [
+        "The offer comes amid ongoing Russian offensives in eastern Ukraine.",
+        "Ukraine will not negotiate with Russia as long as Vladimir Putin remains president.",
+    ]
+    items = [
+        ContextSentence(n, Sentence(f"a#{n}", n, t, 0, len(t)), "a", "Talks", None, None, None, 0.5)
+        for n, t in enumerate(texts, start=1)
+    ]
+    question = "Will Ukraine negotiate with Russia while Vladimir Putin remains president?"
+    checker = SupportChecker(question, items, embedder.embed)
+    # A true sentence about something else does not make "Yes" an answer, nor does re-citing
+    # it to the sentence that answers the question the other way round.
+    unrelated = checker.check(
+        Claim("Yes, the offer comes amid Russian offensives in Ukraine.", [1])
+    )
+    assert not unrelated.supported
+    assert any("of the question the verdict answers" in r for r in unrelated.reasons)
+    contradicted = checker.check(Claim("Yes, Ukraine will negotiate with Russia.", [2]))
+    assert not contradicted.supported
+    assert any("[2] says 'No'" in r for r in contradicted.reasons)
+    right = checker.check(Claim("No, Ukraine will not negotiate while Putin is president.", [2]))
+    assert right.supported and right.cites == [2]
