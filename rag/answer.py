@@ -309,7 +309,7 @@ class Answerer:
         if not parsed.answerable or not supported:
             yield "done", {"answer": self._abstain(run, context, verified.sentences)}
             return
-        verdict = verified.checker.implied_verdict(supported[0].text)
+        verdict = verified.checker.uncontested_verdict(supported[0].text)
         if verdict is not None:
             # The answer opens with the verdict its first claim implies, cited as that claim is.
             lead = AnswerSentence(f"{verdict}.", supported[0].citations, True)

@@ -13,8 +13,8 @@ checked together with the question: what it adds (a name, a number, other words)
 its cited sentences, and what it repeats from the question must be in the retrieved news.
 A claim that fails is re-cited to the context sentence that does support it, if one does, and
 is otherwise marked unsupported (the answer pipeline drops it).
-A verdict ("Yes, ...") must cite sentences that hold enough of its question, none of which
-states the question the other way round.
+A verdict ("Yes, ...") must cite sentences that hold enough of its question, and no sentence
+of the context may state the question the other way round.
 Last, the supported claims together must give what the question asks for, where that can be
 seen in the words: a name not in the question for "Who ...?" or "Which company ...?", a time for
 "When ...?", a count of what was asked about for "How many ...?", a reason for "Why ...?". A true
@@ -288,6 +288,12 @@ class SupportChecker:
         everything = " ".join([*(evidence_text(c) for c in context), *map(hit_text, retrieved)])
         self._context_words = set(words(everything)) | numbers(everything)
         self._vectors: dict[str, list[float]] = {}
+        # The verdicts context sentences give by stating the question themselves.
+        self._context_verdicts = {
+            c.n: said
+            for c in context
+            if (said := self.implied_verdict(c.sentence.text)) is not None
+        }
 
     def check(self, claim: Claim) -> CheckedClaim:
         cites = list(dict.fromkeys(n for n in claim.cites if n in self.by_n))
@@ -360,6 +366,14 @@ class SupportChecker:
         negations = len(_NEGATION.findall(self.question)) + len(_NEGATION.findall(claim))
         return "No" if negations % 2 else "Yes"
 
+    def uncontested_verdict(self, claim: str) -> str | None:
+        """The verdict a claim implies (`implied_verdict`), unless a context sentence states
+        the question the other way round."""
+        said = self.implied_verdict(claim)
+        if said is None or any(v != said for v in self._context_verdicts.values()):
+            return None
+        return said
+
     def answers_in_place(self, claim: str) -> bool:
         """A short answer, or a claim made mostly of the words of the question it answers.
         For a yes/no question that is a verdict ("Yes, X suggests Y", read like a bare "Yes");
@@ -403,7 +417,7 @@ class SupportChecker:
             if coverage < floor:
                 problems.append(f"content-word coverage {coverage:.2f} < {floor}")
         if self._yes_no_question and (verdict := _VERDICT.match(claim)):
-            problems += self._verdict_problems(verdict.group(1), cites, evidence_stems)
+            problems += self._verdict_problems(verdict.group(1), evidence_stems)
         added = content_stems(claim) - self._question_stems - SOURCE_WORDS
         if in_place and added:
             coverage = len(added & evidence_stems) / len(added)
@@ -411,13 +425,11 @@ class SupportChecker:
                 problems.append(f"coverage of what the claim adds {coverage:.2f} < {MIN_COVERAGE}")
         return problems
 
-    def _verdict_problems(
-        self, verdict: str, cites: Sequence[int], evidence_stems: set[str]
-    ) -> list[str]:
+    def _verdict_problems(self, verdict: str, evidence_stems: set[str]) -> list[str]:
         """A verdict answers the whole question, whatever follows it ("Yes, <a true sentence
-        about something else>"): what it cites must hold enough of the question, and no cited
-        sentence may state the question the other way round ("Ukraine will not negotiate ..."
-        against "Yes" to "Will Ukraine negotiate ...?")."""
+        about something else>"): what it cites must hold enough of the question, and no
+        context sentence, cited or not, may state the question the other way round ("Ukraine
+        will not negotiate ..." against "Yes" to "Will Ukraine negotiate ...?")."""
         problems = []
         asked = self._question_stems - SOURCE_WORDS
         held = len(asked & evidence_stems) / len(asked) if asked else 1.0
@@ -426,9 +438,8 @@ class SupportChecker:
                 f"the cited sentences hold {held:.2f} of the question the verdict answers "
                 f"< {MIN_VERDICT_COVERAGE}"
             )
-        for n in cites:
-            said = self.implied_verdict(self.by_n[n].sentence.text)
-            if said is not None and said.lower() != verdict.lower():
+        for n, said in self._context_verdicts.items():
+            if said.lower() != verdict.lower():
                 problems.append(f"[{n}] says {said!r} to the question, not {verdict!r}")
         return problems
 

@@ -352,8 +352,14 @@ def test_a_verdict_must_answer_the_question_its_citations_hold(embedder) -> None
     )
     assert not unrelated.supported
     assert any("of the question the verdict answers" in r for r in unrelated.reasons)
+    assert any("[2] says 'No'" in r for r in unrelated.reasons)  # cited or not
     contradicted = checker.check(Claim("Yes, Ukraine will negotiate with Russia.", [2]))
     assert not contradicted.supported
     assert any("[2] says 'No'" in r for r in contradicted.reasons)
     right = checker.check(Claim("No, Ukraine will not negotiate while Putin is president.", [2]))
     assert right.supported and right.cites == [2]
+    # A verdict the news contests is not one a claim implies either.
+    restated = "Ukraine will negotiate with Russia while Vladimir Putin remains president."
+    assert checker.implied_verdict(restated) == "Yes"
+    assert checker.uncontested_verdict(restated) is None
+    assert checker.uncontested_verdict(texts[1]) == "No"
