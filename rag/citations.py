@@ -285,6 +285,7 @@ class SupportChecker:
         self._question_words = set(words(question)) | numbers(question)
         self._question_stems = content_stems(question)
         self._yes_no_question = is_yes_no_question(question)
+        self._asked_stems = self._question_stems - SOURCE_WORDS  # what the question is about
         everything = " ".join([*(evidence_text(c) for c in context), *map(hit_text, retrieved)])
         self._context_words = set(words(everything)) | numbers(everything)
         self._vectors: dict[str, list[float]] = {}
@@ -360,7 +361,7 @@ class SupportChecker:
         is a short answer, or says too little of the question."""
         if not self._yes_no_question or _VERDICT.match(claim) or is_short(claim):
             return None
-        asked = self._question_stems - SOURCE_WORDS
+        asked = self._asked_stems
         if not asked or len(asked & content_stems(claim)) / len(asked) < COVERS_QUESTION:
             return None
         negations = len(_NEGATION.findall(self.question)) + len(_NEGATION.findall(claim))
@@ -431,7 +432,7 @@ class SupportChecker:
         context sentence, cited or not, may state the question the other way round ("Ukraine
         will not negotiate ..." against "Yes" to "Will Ukraine negotiate ...?")."""
         problems = []
-        asked = self._question_stems - SOURCE_WORDS
+        asked = self._asked_stems
         held = len(asked & evidence_stems) / len(asked) if asked else 1.0
         if held < MIN_VERDICT_COVERAGE:
             problems.append(
