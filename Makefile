@@ -50,7 +50,7 @@ eval-gate: install
 	NEWSDESK_INDEX_DIR=$(EVAL_DIR)/indexes $(BIN)/newsdesk ingest seeds --index seed
 	NEWSDESK_INDEX_DIR=$(EVAL_DIR)/indexes $(BIN)/newsdesk eval run --set eval/sets/seed.jsonl \
 	  --index seed --backend extractive --out $(EVAL_DIR)/run \
-	  --fail-under correct=0.5 --fail-under answer_contains=0.66 \
+	  --fail-under correct=0.7 --fail-under answer_contains=0.85 \
 	  --fail-under citation_recall=0.8 --fail-under citation_precision=0.55 \
 	  --fail-under evidence_recall@k=0.9 --fail-under supported_rate=0.95
 	rm -rf $(EVAL_DIR)
