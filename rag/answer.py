@@ -309,10 +309,14 @@ class Answerer:
         if not parsed.answerable or not supported:
             yield "done", {"answer": self._abstain(run, context, verified.sentences)}
             return
-        verdict = verified.checker.uncontested_verdict(supported[0].text)
+        context_ns = {number: n for n, number in verified.numbers.items()}
+        first = supported[0]
+        verdict = verified.checker.supported_verdict(
+            first.text, [context_ns[number] for number in first.citations]
+        )
         if verdict is not None:
             # The answer opens with the verdict its first claim implies, cited as that claim is.
-            lead = AnswerSentence(f"{verdict}.", supported[0].citations, True)
+            lead = AnswerSentence(f"{verdict}.", first.citations, True)
             verified.sentences.insert(0, lead)
             supported.insert(0, lead)
         text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in supported)

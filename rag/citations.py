@@ -367,13 +367,15 @@ class SupportChecker:
         negations = len(_NEGATION.findall(self.question)) + len(_NEGATION.findall(claim))
         return "No" if negations % 2 else "Yes"
 
-    def uncontested_verdict(self, claim: str) -> str | None:
-        """The verdict a claim implies (`implied_verdict`), unless a context sentence states
-        the question the other way round."""
+    def supported_verdict(self, claim: str, cites: Sequence[int]) -> str | None:
+        """The verdict a supported claim implies (`implied_verdict`), when it would pass the
+        check a model's own verdict citing the same sentences must pass: they hold enough of
+        the question, and no context sentence states the question the other way round."""
         said = self.implied_verdict(claim)
-        if said is None or any(v != said for v in self._context_verdicts.values()):
+        if said is None:
             return None
-        return said
+        evidence = content_stems(" ".join(evidence_text(self.by_n[n]) for n in cites))
+        return None if self._verdict_problems(said, evidence) else said
 
     def answers_in_place(self, claim: str) -> bool:
         """A short answer, or a claim made mostly of the words of the question it answers.

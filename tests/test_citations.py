@@ -361,5 +361,8 @@ def test_a_verdict_must_answer_the_question_its_citations_hold(embedder) -> None
     # A verdict the news contests is not one a claim implies either.
     restated = "Ukraine will negotiate with Russia while Vladimir Putin remains president."
     assert checker.implied_verdict(restated) == "Yes"
-    assert checker.uncontested_verdict(restated) is None
-    assert checker.uncontested_verdict(texts[1]) == "No"
+    assert checker.supported_verdict(restated, [2]) is None
+    assert checker.supported_verdict(texts[1], [2]) == "No"
+    # Nor is one whose citations hold too little of the question.
+    assert checker.implied_verdict(texts[1]) == "No"
+    assert checker.supported_verdict(texts[1], [1]) is None
