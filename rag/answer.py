@@ -2,8 +2,11 @@
 
 `Answerer.stream` yields events as they happen: `token` (answer text as it is generated),
 `sentence` (a claim checked: supported or not, with its citation numbers), `citation` (each
-source sentence once, as soon as a claim citing it passes the check) and `done` (the whole
-`Answer`). `Answerer.answer` runs the same stream to the end.
+source sentence once, as soon as a claim citing it passes the check), `verdict` (the "Yes." or
+"No." the answer opens with when its first supported claim states a yes/no question without
+one, `SupportChecker.supported_verdict`; sent just before that claim's `sentence`) and `done`
+(the whole `Answer`, which decides: an answer that ends up abstaining drops what was
+streamed). `Answerer.answer` runs the same stream to the end.
 
 The answer abstains ("The indexed news does not say.") when retrieval finds nothing relevant
 (a gate in code, before any model call), when the model says the context does not answer the
@@ -309,16 +312,9 @@ class Answerer:
         if not parsed.answerable or not supported:
             yield "done", {"answer": self._abstain(run, context, verified.sentences)}
             return
-        context_ns = {number: n for n, number in verified.numbers.items()}
-        first = supported[0]
-        verdict = verified.checker.supported_verdict(
-            first.text, [context_ns[number] for number in first.citations]
-        )
-        if verdict is not None:
-            # The answer opens with the verdict its first claim implies, cited as that claim is.
-            lead = AnswerSentence(f"{verdict}.", first.citations, True)
-            verified.sentences.insert(0, lead)
-            supported.insert(0, lead)
+        if verified.verdict is not None:
+            verified.sentences.insert(0, verified.verdict)
+            supported.insert(0, verified.verdict)
         text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in supported)
         run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
         answer = Answer(
@@ -361,6 +357,7 @@ class _Verified:
         self.numbers: dict[int, int] = {}  # context n -> citation number
         self.citations: list[Citation] = []
         self.sentences: list[AnswerSentence] = []
+        self.verdict: AnswerSentence | None = None  # what the first supported claim implies
         self.seconds = 0.0
 
     def add(self, claim: Claim) -> Iterator[Event]:
@@ -374,6 +371,11 @@ class _Verified:
                 self.citations.append(Citation.of(self.numbers[n], self.checker.by_n[n]))
                 yield "citation", asdict(self.citations[-1])
         marks = [self.numbers[n] for n in cites]
+        first = checked.supported and not any(s.supported for s in self.sentences)
+        if first and (said := self.checker.supported_verdict(checked.text, cites)):
+            # The answer opens with the verdict its first claim implies, cited as that claim is.
+            self.verdict = AnswerSentence(f"{said}.", marks, True)
+            yield "verdict", {"text": self.verdict.text, "citations": marks}
         self.sentences.append(AnswerSentence(checked.text, marks, checked.supported))
         yield (
             "sentence",

@@ -80,6 +80,13 @@ def test_a_yes_no_answer_opens_with_the_verdict_its_claim_implies(desk: Desk) ->
     verdict, claim = answer.sentences[:2]
     assert verdict.text == "No." and verdict.supported and verdict.citations == claim.citations
     assert "has not yet responded" in claim.text and claim.supported
+    # Streamed as it is found: just before the claim that implies it, as `done` has it.
+    events = list(desk.answerer().stream(answer.question))
+    kinds = [k for k, _ in events]
+    said = events[kinds.index("verdict")][1]
+    assert kinds.index("verdict") < kinds.index("sentence")
+    assert said == {"text": "No.", "citations": verdict.citations}
+    assert events[-1][1]["answer"].sentences[0] == verdict
     crimea = desk.answer("Does the Ukrainian peace formula demand a withdrawal from Crimea?")
     assert crimea.text.startswith("Yes. [1]")
     # Not for a question that asks for something else.
@@ -95,6 +102,7 @@ def test_stream_emits_tokens_sentences_citations_then_done(desk: Desk) -> None:
     assert all(s.text in streamed for s in answer.sentences)
     # A citation is announced before the sentence that uses it is closed.
     assert kinds.index("citation") < kinds.index("sentence")
+    assert "verdict" not in kinds  # not a yes/no question
 
 
 def test_follow_up_uses_the_conversation(desk: Desk) -> None:

@@ -230,6 +230,17 @@ def test_openai_compatible_chat(client: TestClient) -> None:
     assert client.get("/v1/models").json()["data"][0]["id"] == "newsdesk"
 
 
+def test_openai_stream_gives_the_verdict_the_reply_gives(client: TestClient) -> None:
+    asked = "Has the Ukrainian government responded to Russia's latest statement?"
+    body = {"model": "newsdesk", "messages": [{"role": "user", "content": asked}]}
+    content = client.post("/v1/chat/completions", json=body).json()["choices"][0]["message"]
+    with client.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as response:
+        lines = [x[6:] for x in response.read().decode().splitlines() if x.startswith("data: ")]
+    chunks = [json.loads(x) for x in lines[:-1]]
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert content["content"].startswith("No. [1]") and streamed == content["content"]
+
+
 def test_health_ready_metrics_and_pages(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()

@@ -590,6 +590,20 @@ def test_answer_renders_while_the_stream_is_open(page: Any, servers: dict[str, s
     assert page.locator(".a .a-text .s.verified").count() == len(sentence_events)
 
 
+def test_a_verdict_shows_ahead_of_its_claim(page: Any, servers: dict[str, str]) -> None:
+    open_widget(page, f"{servers['host']}/slow.html")
+    record_events(page)
+    answer = ask(page, "Has the Ukrainian government responded to Russia's latest statement?")
+    log = events(page)
+    verdict = next(e for e in log if e["type"] == "verdict")
+    assert verdict["busy"] == "true" and verdict["shown"].startswith("No.1 ")
+    assert "has not yet responded" in verdict["shown"]  # the claim's text, still provisional
+    done = log[-1]["data"]["answer"]
+    assert done["text"].startswith("No. [1] ")
+    assert answer.locator(".a-text").text_content().startswith("No.1 ")
+    assert answer.locator(".a-text .s.verified").count() == 2
+
+
 def test_errors_are_readable(page: Any, servers: dict[str, str]) -> None:
     open_widget(page, f"{servers['host']}/hostile.html")
     page.evaluate("() => window.NewsdeskWidget.ask('Why? '.repeat(600))")

@@ -142,7 +142,7 @@ def chat_completions(body: ChatRequest, desk: DeskDep, request: Request) -> Any:
                 if item is None:
                     break
                 kind, payload = item
-                if kind == "sentence" and payload["supported"]:
+                if kind == "verdict" or kind == "sentence" and payload["supported"]:
                     marks = "".join(f"[{n}]" for n in payload["citations"])
                     text = ("" if not shown else " ") + f"{payload['text']} {marks}"
                     shown += 1

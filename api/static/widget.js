@@ -669,6 +669,17 @@
       s.node.data = "";
     }
   };
+  // "Yes." or "No.": what the first supported statement implies, shown ahead of it.
+  Turn.prototype.verdict = function (d) {
+    var span = el("span", { class: "s verified verdict" }, [typeof d.text === "string" ? d.text : ""]);
+    (d.citations || []).forEach(
+      function (n) {
+        span.appendChild(citeButton(n, this.citations[n]));
+      }.bind(this)
+    );
+    this.text.insertBefore(document.createTextNode(" "), this.text.firstChild);
+    this.text.insertBefore(span, this.text.firstChild);
+  };
   Turn.prototype.finish = function (answer) {
     this.finished = true;
     this.progress.remove();
@@ -819,6 +830,7 @@
         if (type === "token") turn.token(d);
         else if (type === "citation") turn.citations[d.n] = d;
         else if (type === "sentence") turn.sentence(d);
+        else if (type === "verdict") turn.verdict(d);
         else if (type === "done" && d.answer) {
           var said = turn.finish(d.answer);
           history.push({ role: "user", content: question });
