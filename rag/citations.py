@@ -157,10 +157,9 @@ _NEGATION = re.compile(
     re.I,
 )
 _WH_QUESTION = re.compile(r"(who|whom|whose|what|which|when|where|why|how)\b", re.I)
-_YES_NO_QUESTION = re.compile(
-    r"(?:[^?]*,\s*)?(is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
-    re.I,
-)
+# The verbs a yes/no question opens with ("Did X report ...?").
+_AUXILIARIES = "is|are|was|were|do|does|did|has|have|had|can|could|will|would|should"
+_YES_NO_QUESTION = re.compile(rf"(?:[^?]*,\s*)?({_AUXILIARIES})\b", re.I)
 
 
 # What a question asks for, when a claim can be seen to give it: a name ("Who ...", "Which
@@ -223,8 +222,7 @@ def asks_for(question: str) -> str | None:
 
 # "How many Russian troops are ...": the words between "how many" and the question's verb.
 _COUNTED = re.compile(
-    r"how (?:many|much)\s+((?:[\w'-]+\s+){0,3}?[\w'-]+?)\s+"
-    r"(?:is|are|was|were|do|does|did|has|have|had|will|would|can|could|should|must|may|might)\b",
+    rf"how (?:many|much)\s+((?:[\w'-]+\s+){{0,3}}?[\w'-]+?)\s+(?:{_AUXILIARIES}|must|may|might)\b",
     re.I,
 )
 
