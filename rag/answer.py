@@ -191,12 +191,7 @@ class Answerer:
         hits = self.retriever.search(run.standalone, k or self.settings.answer_hits, filters)
         t = run.mark("retrieve_ms", started)
         news = _without_instructions(hits)
-        context = select_context(
-            run.standalone,
-            news,
-            self.settings.context_tokens,
-            self.retriever.embedder.count_tokens,
-        )
+        context = self.select_context(run.standalone, news)
         run.timings["context_sentences"] = len(context)
         t = run.mark("context_ms", t)
         if not self._relevant(hits, context):
@@ -217,6 +212,12 @@ class Answerer:
             yield
 
     # --- stages ------------------------------------------------------------------------------
+    def select_context(self, question: str, news: Sequence[Hit]) -> list[ContextSentence]:
+        """The sentences the model may cite: `rag.context.select_context` under the budget."""
+        return select_context(
+            question, news, self.settings.context_tokens, self.retriever.embedder.count_tokens
+        )
+
     def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:
         """The gate before any model call: is anything retrieved about the question at all?"""
         if not context:
