@@ -57,7 +57,6 @@ def run(answerer: Any, items: list[Any], label: str) -> list[dict[str, Any]]:
 
     rows = []
     for item in items:
-        answerer.item = item
         started = time.perf_counter()
         answer = answerer.answer(item.question)
         total = (time.perf_counter() - started) * 1000
@@ -101,16 +100,17 @@ def main() -> None:
     from rag.desk import Desk
 
     class GoldAnswerer(Answerer):
-        item: Any = None
+        """Answers each question from its gold evidence, whatever was retrieved."""
 
         def select_context(self, question: str, news: Sequence[Any]) -> list[Any]:
-            return gold_context(desk.index(), self.item)
+            return evidence[question]
 
     info = C.machine_info()
     items = [i for i in load_set(C.QUESTIONS).items if not i.abstain][: args.limit]
     with C.temp_index_dir(NAME) as tmp:
         desk = Desk(C.make_settings(tmp, llm_profile=args.profile))
         desk.ingest_paths([C.ARTICLES])
+        evidence = {item.question: gold_context(desk.index(), item) for item in items}
         generator = desk.generator("llamacpp")
         pipeline = Answerer(desk.retriever(), generator, desk.settings, desk.slots)
         gold = GoldAnswerer(desk.retriever(), generator, desk.settings, desk.slots)
