@@ -190,7 +190,7 @@ _REASON = re.compile(
     re.I,
 )
 # Words after "which" that do not name what is asked for ("Which is ...?", "Which of ...?").
-_NOT_NOUNS = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "of", "one"}
+_NOT_NOUNS = {*_AUXILIARIES.split("|"), "of", "one"}
 _COUNT_WORDS = {
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million",
