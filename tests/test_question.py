@@ -1,0 +1,83 @@
+"""Reading a question in code with the real spaCy pipeline and dateparser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rag.question import COUNT, NAME, REASON, TIME, YESNO, read_question
+
+OUTLETS = ["The Verge", "TechCrunch", "The Independent - Life and Style", "Sporting News"]
+
+
+def test_kinds() -> None:
+    assert read_question("Did the Fed raise rates in January?").kind == YESNO
+    assert read_question("Who is the chief executive of OpenAI?").kind == NAME
+    assert read_question("Which company paid $26 billion for default search?").kind == NAME
+    assert read_question("When did the strike end?").kind == TIME
+    assert read_question("How many regions did Russia annex?").kind == COUNT
+    assert read_question("Why did the talks fail?").kind == REASON
+    # an opening phrase before the inverted auxiliary still asks for a verdict
+    between = "Between the two reports, was there a change in the coverage of the strike?"
+    assert read_question(between).kind == YESNO
+
+
+def test_parts_carry_their_own_sources_and_claims() -> None:
+    reading = read_question(
+        "Does the article from TechCrunch suggest that OpenAI will launch an app store, while "
+        "the article from The Verge indicates that Google paid Apple for default search?",
+        OUTLETS,
+    )
+    assert reading.kind == YESNO
+    assert [p.sources for p in reading.parts] == [("TechCrunch",), ("The Verge",)]
+    assert reading.parts[0].text == "OpenAI will launch an app store"
+    assert reading.parts[1].text == "Google paid Apple for default search"
+    assert reading.relation is None
+
+
+def test_before_and_after_are_relations_between_parts() -> None:
+    before = read_question(
+        "Did TechCrunch report that Flipboard adopted ActivityPub before The Verge "
+        "explained how ActivityPub works?",
+        OUTLETS,
+    )
+    assert before.relation == "before"
+    assert [p.sources for p in before.parts] == [("TechCrunch",), ("The Verge",)]
+    after = read_question(
+        "After The Verge explained how ActivityPub works, did TechCrunch report that "
+        "Flipboard adopted it?",
+        OUTLETS,
+    )
+    # the main clause comes first: TechCrunch's report after The Verge's
+    assert after.relation == "after"
+    assert after.parts[0].sources == ("TechCrunch",)
+
+
+def test_a_brand_names_every_outlet_it_heads() -> None:
+    reading = read_question("What did The Independent say about Taylor Swift?", OUTLETS)
+    assert reading.sources == ("The Independent - Life and Style",)
+
+
+def test_dates_with_a_year_give_a_window_and_others_none() -> None:
+    dated = read_question(
+        "Did the Sporting News report published on October 13, 2023 list PGA Tour bets?", OUTLETS
+    )
+    part = dated.parts[0]
+    day = int(datetime(2023, 10, 13, tzinfo=UTC).timestamp())
+    assert part.after is not None and part.before is not None
+    assert part.after < day < part.before
+    undated = read_question("Did Sporting News on October 13 list PGA Tour bets?", OUTLETS)
+    assert undated.parts[0].after is None
+    # "may" is a verb here, not a month
+    assert read_question("Who may lead the talks in 2024?", OUTLETS).parts[0].after is None
+
+
+def test_a_source_the_index_does_not_hold_is_unknown() -> None:
+    reading = read_question(
+        "Does the article from Bloomberg suggest that banks will cut rates?", OUTLETS
+    )
+    assert reading.unknown_sources == ["Bloomberg"]
+    assert read_question(
+        "Does the article from The Verge suggest that Apple will cut prices?", OUTLETS
+    ).unknown_sources == []
+    # a name in the news is not a source
+    assert read_question("Did Police tell residents of Kyiv to leave?", OUTLETS).unknown_sources == []
