@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException
 from api.limits import BodyLimit, RateLimit, RateLimiter
 from api.metrics import Metrics
 from api.routes import articles, ask, health, openai_compat, search
+from rag import question
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import NewsdeskError
@@ -35,8 +36,9 @@ def error_response(name: str, message: str, status: int, retry: int | None = Non
 
 
 def _warm_default_index(desk: Desk) -> None:
-    """Build the default index's BM25 before the first request; a missing index is /readyz's
-    to report, not the startup's."""
+    """Build the default index's BM25 and load the question parser before the first request; a
+    missing index is /readyz's to report, not the startup's."""
+    question.warm()
     with suppress(NewsdeskError):
         desk.retriever().warm()
 
