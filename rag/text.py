@@ -1,6 +1,6 @@
 """Word-level text features shared by context selection and the support check.
 
-Deterministic and small: lower-cased word tokens, an English stop list, Snowball stems,
+Deterministic and small: lower-cased word tokens, spaCy's English stop list, Snowball stems,
 numbers in a canonical form, and capitalised names.
 """
 
@@ -13,167 +13,14 @@ WORD = re.compile(r"[\w’'][\w’'.-]*[\w]|\w", re.UNICODE)
 NUMBER = re.compile(r"(?<![\w.])[$€£]?\d[\d,]*(?:\.\d+)?%?")
 NAME = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 
-STOPWORDS = frozenset(
-    [
-        "a",
-        "about",
-        "above",
-        "after",
-        "again",
-        "against",
-        "all",
-        "also",
-        "am",
-        "an",
-        "and",
-        "any",
-        "are",
-        "aren't",
-        "as",
-        "at",
-        "be",
-        "because",
-        "been",
-        "before",
-        "being",
-        "below",
-        "between",
-        "both",
-        "but",
-        "by",
-        "can",
-        "could",
-        "did",
-        "do",
-        "does",
-        "doing",
-        "down",
-        "during",
-        "each",
-        "few",
-        "for",
-        "from",
-        "further",
-        "had",
-        "has",
-        "have",
-        "having",
-        "he",
-        "her",
-        "here",
-        "hers",
-        "herself",
-        "him",
-        "himself",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "itself",
-        "just",
-        "me",
-        "more",
-        "most",
-        "my",
-        "myself",
-        "no",
-        "nor",
-        "not",
-        "now",
-        "of",
-        "off",
-        "on",
-        "once",
-        "only",
-        "or",
-        "other",
-        "our",
-        "ours",
-        "ourselves",
-        "out",
-        "over",
-        "own",
-        "same",
-        "she",
-        "should",
-        "so",
-        "some",
-        "such",
-        "than",
-        "that",
-        "the",
-        "their",
-        "theirs",
-        "them",
-        "themselves",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "through",
-        "to",
-        "too",
-        "under",
-        "until",
-        "up",
-        "very",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "while",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "yours",
-        "yourself",
-        "yourselves",
-        "said",
-        "says",
-        "say",
-        "told",
-        "according",
-        "article",
-        "report",
-        "reported",
-        "reports",
-        "news",
-        "would",
-        "could",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "one",
-        "also",
-        "per",
-        "yes",
-        "did",
-        "does",
-        "do",
-        "whether",
-        "than",
-        "other",
-        "another",
-        "new",
-        "like",
-    ]
-)
+
+@cache
+def stopwords() -> frozenset[str]:
+    """spaCy's English stop list, written the way `words` writes tokens (straight apostrophes,
+    lower case). Read on first use: importing spaCy takes seconds."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(w.replace("’", "'").lower() for w in STOP_WORDS)
 
 
 @cache
@@ -193,7 +40,8 @@ def words(text: str) -> list[str]:
 
 
 def content_stems(text: str) -> set[str]:
-    kept = [w for w in words(text) if w and w not in STOPWORDS and not w.isdigit()]
+    stop = stopwords()
+    kept = [w for w in words(text) if w and w not in stop and not w.isdigit()]
     return set(_stemmer().stemWords(kept))  # type: ignore[attr-defined]
 
 
@@ -205,6 +53,7 @@ def numbers(text: str) -> set[str]:
 def names(text: str) -> set[str]:
     """Capitalised words not at the start of the text or of a sentence, lower-cased."""
     found: set[str] = set()
+    stop = stopwords()
     for match in NAME.finditer(text):
         start = match.start()
         before = text[:start].rstrip()
@@ -212,7 +61,7 @@ def names(text: str) -> set[str]:
         tokens = words(match.group())
         if at_sentence_start:
             tokens = tokens[1:]
-        found.update(t for t in tokens if t and t not in STOPWORDS)
+        found.update(t for t in tokens if t and t not in stop)
     return found
 
 
