@@ -3,8 +3,13 @@
 Pairs: for every yes/no question about what named outlets report (`rag.parts.decides`), each
 part's claim against every sentence of its outlet-filtered hits. On gold-"yes" questions a
 pair is positive when the sentence is one of the question's gold evidence sentences, else
-negative. A logistic regression (scikit-learn) is fitted on the dev pairs; precision and
-recall as a classifier are reported on dev and on test pairs built the same way.
+negative. Retrieved neighbours only teach the model which sentence a claim is about, not
+whether the sentence bears it out, so each positive also gives contrastive negatives: its
+claim altered the ways a report gets a fact wrong (another number, another name of the same
+kind, a negated verb; the transformations of Kryscinski et al., "Evaluating the Factual
+Consistency of Abstractive Text Summarization", 2020) against the same gold sentence.
+A logistic regression (scikit-learn) is fitted on the dev pairs; precision and recall as a
+classifier are reported on dev and on test pairs built the same way.
 
 The verdict threshold (a part is supported when its best sentence scores at least this) is
 then chosen on the dev questions, gold "yes" and gold "no" alike, to maximise the mean of the
@@ -78,14 +83,64 @@ def collect(retriever, split: str):  # type: ignore[no-untyped-def]
     return out
 
 
-def pairs(items):  # type: ignore[no-untyped-def]
+def corrupted(claim: str, names_by_label: dict[str, list[str]]) -> list[str]:
+    """The claim made wrong in the ways a report gets a fact wrong: each number changed,
+    its first named entity swapped for another of the same kind, its first auxiliary negated."""
+    from rag.question import _nlp
+
+    doc = _nlp()(claim)
+    out = []
+    for token in doc:
+        if token.like_num and token.text.replace(",", "").isdigit():
+            value = int(token.text.replace(",", ""))
+            changed = str(value + 1 if value >= 1900 else value * 2 + 3)
+            out.append(claim[: token.idx] + changed + claim[token.idx + len(token) :])
+    for ent in doc.ents:
+        others = [n for n in names_by_label.get(ent.label_, []) if n.lower() != ent.text.lower()]
+        if others:
+            other = others[hash(ent.text) % len(others)]
+            out.append(claim[: ent.start_char] + other + claim[ent.end_char :])
+            break
+    for token in doc:
+        if token.dep_ in ("aux", "auxpass") or (token.pos_ == "AUX" and token.dep_ == "ROOT"):
+            out.append(claim[: token.idx + len(token)] + " not" + claim[token.idx + len(token) :])
+            break
+    return out
+
+
+def entity_names(items) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    from rag.question import _nlp
+
+    found: dict[str, set[str]] = {}
+    for item in items:
+        for evidence, *_ in item["parts"]:
+            for ent in _nlp()(evidence.part.text).ents:
+                found.setdefault(ent.label_, set()).add(ent.text)
+    return {label: sorted(names) for label, names in found.items()}
+
+
+def pairs(items, embed):  # type: ignore[no-untyped-def]
+    """Feature rows and labels: retrieved sentences against each gold-"yes" part's claim,
+    plus the corrupted claims against the part's gold sentence."""
+    names_by_label = entity_names(items)
     xs, ys = [], []
     for item in items:
         if item["gold"] != "yes":
             continue
-        for _, _, rows, labels in item["parts"]:
+        for evidence, candidates, rows, labels in item["parts"]:
             xs.append(rows)
             ys.append(labels)
+            for i in np.flatnonzero(labels):
+                gold = candidates[i]
+                wrong = corrupted(evidence.part.text, names_by_label)
+                if not wrong:
+                    continue
+                vectors = embed([*wrong, gold.sentence.text])
+                for claim, vector in zip(wrong, vectors[:-1], strict=True):
+                    xs.append(
+                        features(claim, [gold.sentence.text], [gold.title], vector, vectors[-1:])
+                    )
+                    ys.append(np.zeros(1))
     return np.vstack(xs), np.concatenate(ys)
 
 
@@ -94,8 +149,12 @@ def classifier_report(model: SupportModel, x, y) -> dict:  # type: ignore[no-unt
     tp = float(np.sum(predicted & (y == 1)))
     precision = tp / max(1, int(np.sum(predicted)))
     recall = tp / max(1, int(np.sum(y == 1)))
-    return {"pairs": int(len(y)), "positives": int(np.sum(y)), "precision": round(precision, 3),
-            "recall": round(recall, 3)}
+    return {
+        "pairs": int(len(y)),
+        "positives": int(np.sum(y)),
+        "precision": round(precision, 3),
+        "recall": round(recall, 3),
+    }
 
 
 def verdicts(model: SupportModel, items, threshold: float) -> dict:  # type: ignore[no-untyped-def]
@@ -128,7 +187,9 @@ def verdicts(model: SupportModel, items, threshold: float) -> dict:  # type: ign
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", default="mh", help="an index of data/multihop-rag/articles.jsonl")
+    parser.add_argument(
+        "--index", default="mh", help="an index of data/multihop-rag/articles.jsonl"
+    )
     args = parser.parse_args()
     from sklearn.linear_model import LogisticRegression
 
@@ -136,8 +197,8 @@ def main() -> None:
     desk = Desk(Settings())
     retriever = desk.retriever(args.index)
     dev, test = collect(retriever, "dev"), collect(retriever, "test")
-    x_dev, y_dev = pairs(dev)
-    x_test, y_test = pairs(test)
+    x_dev, y_dev = pairs(dev, retriever.embedder.embed)
+    x_test, y_test = pairs(test, retriever.embedder.embed)
     fitted = LogisticRegression(class_weight="balanced", max_iter=1000).fit(x_dev, y_dev)
     weights = tuple(float(w) for w in fitted.coef_[0])
     bias = float(fitted.intercept_[0])
@@ -151,8 +212,13 @@ def main() -> None:
     model = SupportModel(weights, bias, threshold)
     MODEL_PATH.write_text(
         json.dumps(
-            {"features": list(FEATURES), "weights": list(weights), "bias": bias,
-             "threshold": threshold, "fitted_on": "MultiHop-RAG dev pairs (bench/support_fit.py)"},
+            {
+                "features": list(FEATURES),
+                "weights": list(weights),
+                "bias": bias,
+                "threshold": threshold,
+                "fitted_on": "MultiHop-RAG dev pairs (bench/support_fit.py)",
+            },
             indent=2,
         )
         + "\n"
@@ -162,9 +228,14 @@ def main() -> None:
         "weights": dict(zip(FEATURES, [round(w, 3) for w in weights], strict=True)),
         "bias": round(bias, 3),
         "threshold": threshold,
-        "classifier": {"dev": classifier_report(model, x_dev, y_dev),
-                       "test": classifier_report(model, x_test, y_test)},
-        "verdicts": {"dev": verdicts(model, dev, threshold), "test": verdicts(model, test, threshold)},
+        "classifier": {
+            "dev": classifier_report(model, x_dev, y_dev),
+            "test": classifier_report(model, x_test, y_test),
+        },
+        "verdicts": {
+            "dev": verdicts(model, dev, threshold),
+            "test": verdicts(model, test, threshold),
+        },
         "seconds": round(time.time() - started, 1),
     }
     lines = [
@@ -173,20 +244,26 @@ def main() -> None:
         f"Machine: {result['machine']['cpu']}, load {result['machine']['load']}. "
         f"Command: `python bench/support_fit.py --index {args.index}`.",
         "",
-        "Weights: " + ", ".join(f"{k} {v}" for k, v in result["weights"].items())
+        "Weights: "
+        + ", ".join(f"{k} {v}" for k, v in result["weights"].items())
         + f"; bias {result['bias']}; verdict threshold {threshold} (chosen on dev).",
         "",
         "| split | pairs | positives | precision | recall |",
         "|---|---|---|---|---|",
-        *(f"| {s} | {r['pairs']} | {r['positives']} | {r['precision']} | {r['recall']} |"
-          for s, r in result["classifier"].items()),
+        *(
+            f"| {s} | {r['pairs']} | {r['positives']} | {r['precision']} | {r['recall']} |"
+            for s, r in result["classifier"].items()
+        ),
         "",
         "Verdicts composed from the parts (questions about what named outlets report):",
         "",
         "| split | questions | gold yes | yes accuracy | gold no | no accuracy | abstained |",
         "|---|---|---|---|---|---|---|",
-        *(f"| {s} | {r['questions']} | {r['gold_yes']} | {r['yes_accuracy']} | {r['gold_no']} "
-          f"| {r['no_accuracy']} | {r['abstained']} |" for s, r in result["verdicts"].items()),
+        *(
+            f"| {s} | {r['questions']} | {r['gold_yes']} | {r['yes_accuracy']} | {r['gold_no']} "
+            f"| {r['no_accuracy']} | {r['abstained']} |"
+            for s, r in result["verdicts"].items()
+        ),
         "",
     ]
     write_results("support_fit", "\n".join(lines), result)

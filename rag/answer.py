@@ -42,12 +42,12 @@ from rag.parts import (
 )
 from rag.prompts import (
     ABSTAIN_TEXT,
-    NOTHING_FROM,
     ANSWER_PREFILL,
     ANSWER_REST_GRAMMAR,
     ANSWER_SCHEMA,
     ANSWER_SYSTEM,
     ANSWER_USER,
+    NOTHING_FROM,
     REWRITE_SCHEMA,
     REWRITE_SYSTEM,
     REWRITE_USER,
@@ -207,13 +207,16 @@ class Answerer:
         k = k or self.settings.answer_hits
         reading = read_question(run.standalone, self.retriever.outlets())
         started = run.mark("read_ms", started)
+        parted = decides(reading) and not filters
         if reading.unknown_sources:
-            names = ", ".join(reading.unknown_sources)
             run.timings["unknown_source"] = 1
+        if reading.unknown_sources and not parted:
+            names = ", ".join(reading.unknown_sources)
             yield "done", {"answer": self._abstain(run, [], [], NOTHING_FROM.format(names))}
             return
-        evidence = gather(self.retriever, run.standalone, reading, k) if reading.sources else []
-        if decides(reading) and not filters:
+        named = any(p.outlets for p in reading.parts)
+        evidence = gather(self.retriever, run.standalone, reading, k) if named else []
+        if parted:
             yield from self._decide(run, reading, evidence)
             return
         hits = self.retriever.search(run.standalone, k, filters)
@@ -233,9 +236,7 @@ class Answerer:
                     payload["answer"].parts = _parts_found(evidence, payload["answer"])
                 yield kind, payload
 
-    def _decide(
-        self, run: _Run, reading: Reading, evidence: list[PartEvidence]
-    ) -> Iterator[Event]:
+    def _decide(self, run: _Run, reading: Reading, evidence: list[PartEvidence]) -> Iterator[Event]:
         """A yes/no question about what named outlets report: a finding per part, cited, and
         the verdict composed from them (`rag.parts`)."""
         t = run.mark("retrieve_ms", run.started)
@@ -245,6 +246,7 @@ class Answerer:
         parts: list[dict[str, Any]] = []
         findings: list[Finding] = []
         for part_evidence in evidence:
+            part_evidence.hits = _without_instructions(part_evidence.hits)
             finding = find(part_evidence, self.retriever.embedder.embed)
             findings.append(finding)
             marks: list[int] = []
@@ -267,7 +269,7 @@ class Answerer:
         if said is None:
             missing = [f for f in findings if f.status == MISSING]
             text = (
-                NOTHING_FROM.format(" or ".join(missing[0].part.sources))
+                NOTHING_FROM.format(" or ".join(missing[0].part.outlets))
                 if missing
                 else ABSTAIN_TEXT
             )
@@ -283,14 +285,24 @@ class Answerer:
         opening = AnswerSentence(f"{said}.", sorted(set(deciding)), True)
         yield "verdict", {"text": opening.text, "citations": opening.citations}
         for i, s in enumerate(sentences):
-            yield "sentence", {"index": i + 1, "text": s.text, "supported": True,
-                               "citations": s.citations}
+            yield (
+                "sentence",
+                {"index": i + 1, "text": s.text, "supported": True, "citations": s.citations},
+            )
         shown = [opening, *sentences]
         text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in shown)
         run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
         answer = Answer(
-            run.question, run.standalone, text.strip(), shown, citations, False,
-            timings=run.timings, model="parts", backend=self.generator.name, parts=parts,
+            run.question,
+            run.standalone,
+            text.strip(),
+            shown,
+            citations,
+            False,
+            timings=run.timings,
+            model="parts",
+            backend=self.generator.name,
+            parts=parts,
         )
         yield "done", {"answer": answer}
 
@@ -488,7 +500,7 @@ class _Verified:
 
 def _part(finding: Finding, marks: list[int]) -> dict[str, Any]:
     """A part as the answer shows it: the outlet, what is asked of it, and what it says."""
-    source = " / ".join(finding.part.sources) or None
+    source = " / ".join(finding.part.outlets) or None
     item = finding.sentence
     if finding.status == MISSING or item is None:
         text = NOTHING_FROM.format(source or "any outlet")
@@ -499,8 +511,13 @@ def _part(finding: Finding, marks: list[int]) -> dict[str, Any]:
             f"{attribution(item)} does not say that {finding.part.text}; "
             f"the closest it comes: “{item.sentence.text}”"
         )
-    return {"source": source, "asks": finding.part.text, "finding": text, "citations": marks,
-            "status": finding.status}
+    return {
+        "source": source,
+        "asks": finding.part.text,
+        "finding": text,
+        "citations": marks,
+        "status": finding.status,
+    }
 
 
 def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[str, Any]]:
@@ -510,13 +527,15 @@ def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[
     for e in evidence:
         cited = [c for c in answer.citations if c.source in e.part.sources]
         status = MISSING if not e.hits else SUPPORTED if cited else "not cited"
-        out.append({
-            "source": " / ".join(e.part.sources) or None,
-            "asks": e.part.text,
-            "finding": " ".join(f"“{c.text}” [{c.n}]" for c in cited) or None,
-            "citations": [c.n for c in cited],
-            "status": status,
-        })
+        out.append(
+            {
+                "source": " / ".join(e.part.outlets) or None,
+                "asks": e.part.text,
+                "finding": " ".join(f"“{c.text}” [{c.n}]" for c in cited) or None,
+                "citations": [c.n for c in cited],
+                "status": status,
+            }
+        )
     return out
 
 

@@ -52,6 +52,9 @@ def gather(retriever: Retriever, question: str, reading: Reading, k: int) -> lis
     for part in reading.parts:
         filters = Filters(part.sources, part.after, part.before)
         query = part.text if len(part.text.split()) >= 3 else question
+        if part.unknown and not part.sources:
+            out.append(PartEvidence(part, []))  # an outlet the index does not hold
+            continue
         hits = retriever.search(query, k, filters) if filters else []
         dropped = False
         if not hits and part.after is not None:
@@ -79,13 +82,17 @@ def merged_hits(evidence: Sequence[PartEvidence], hits: Sequence[Hit]) -> list[H
 
 def decides(reading: Reading) -> bool:
     """Is this a yes/no question about what named outlets report, part by part?"""
-    return reading.kind == YESNO and bool(reading.parts) and all(
-        p.sources and len(p.text.split()) >= 3 for p in reading.parts
+    return (
+        reading.kind == YESNO
+        and bool(reading.parts)
+        and all(p.outlets and len(p.text.split()) >= 3 for p in reading.parts)
     )
 
 
 def find(
-    evidence: PartEvidence, embed, model: SupportModel | None = None  # type: ignore[no-untyped-def]
+    evidence: PartEvidence,
+    embed,
+    model: SupportModel | None = None,  # type: ignore[no-untyped-def]
 ) -> Finding:
     model = model or default_model()
     candidates = candidates_of(evidence.hits)
@@ -111,7 +118,7 @@ def find(
 
 def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
     """ "Yes", "No", or None when a part's evidence is missing or the dates cannot tell."""
-    if any(f.status == MISSING for f in findings):
+    if not findings or any(f.status == MISSING for f in findings):
         return None
     if any(f.status == NOT_SUPPORTED for f in findings):
         return "No"
@@ -139,9 +146,14 @@ def candidates_of(hits: Sequence[Hit]) -> list[ContextSentence]:
             seen.add(sentence.id)
             out.append(
                 ContextSentence(
-                    0, sentence, hit.article_id, hit.title, hit.source, hit.url,
-                    hit.published_at, 0.0,
+                    0,
+                    sentence,
+                    hit.article_id,
+                    hit.title,
+                    hit.source,
+                    hit.url,
+                    hit.published_at,
+                    0.0,
                 )
             )
     return out
-

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -42,6 +42,12 @@ class Part:
     after: int | None = None  # publication window the part names, epoch seconds
     before: int | None = None
     mark: str | None = None  # the subordinator that opened this part ("while", "before")
+    unknown: tuple[str, ...] = ()  # sources this part names that the index does not hold
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        """Every source the part names: the index's outlets, then the ones it lacks."""
+        return self.sources + self.unknown
 
 
 @dataclass
@@ -74,6 +80,7 @@ def read_question(question: str, outlets: Iterable[str] = ()) -> Reading:
     kind = _kind(doc)
     mentions = _outlet_mentions(question, outlets)
     spans = _clauses(doc)
+    unknown = _unknown_sources(doc, mentions)
     parts = []
     for start, end, mark in spans:
         sources, named = [], []
@@ -90,11 +97,12 @@ def read_question(question: str, outlets: Iterable[str] = ()) -> Reading:
                 after,
                 before,
                 mark,
+                tuple(dict.fromkeys(name for name, at in unknown if start <= at < end)),
             )
         )
     parts = _merge_sourceless(parts)
     relation = None
-    if kind == YESNO and len(parts) == 2 and all(p.sources for p in parts):
+    if kind == YESNO and len(parts) == 2 and all(p.outlets for p in parts):
         mark = parts[1].mark
         if mark in ORDER_MARKS:
             relation = mark  # "A ... before B ...": parts[0] before parts[1]
@@ -102,13 +110,17 @@ def read_question(question: str, outlets: Iterable[str] = ()) -> Reading:
             # "After A ..., did B ...?": the main clause B comes first, after A
             relation = parts[0].mark
             parts = [parts[1], parts[0]]
-    return Reading(question, kind, parts, relation, _unknown_sources(doc, mentions))
+    return Reading(question, kind, parts, relation, list(dict.fromkeys(n for n, _ in unknown)))
 
 
 def _kind(doc) -> str:  # type: ignore[no-untyped-def]
     """What the main clause asks: a wh-word before (or as) its subject asks for what that word
     stands for; an auxiliary before the subject ("Did X ...", "Between A and B, was there ...")
     asks for a verdict."""
+    if len(doc) and doc[0].tag_ in ("VBD", "VBZ", "VBP", "MD"):
+        # A question opening with a finite verb is inverted ("Did ...", "Was ...", "Can ..."),
+        # however the rest is parsed; an imperative opens with the base form ("Tell me ...").
+        return YESNO
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None:
         return OTHER
@@ -169,21 +181,24 @@ def _clauses(doc) -> list[tuple[int, int, str | None]]:  # type: ignore[no-untyp
 
 def _merge_sourceless(parts: list[Part]) -> list[Part]:
     """A part that names no source and no date belongs with the part before it (or after, at
-    the start): only a source or a date gives a part its own evidence."""
+    the start): only a source (held by the index or not) or a date gives a part its own
+    evidence."""
     if len(parts) < 2:
         return parts
     merged: list[Part] = []
     for part in parts:
-        if merged and not part.sources and part.after is None and part.before is None:
+        if merged and not part.outlets and part.after is None and part.before is None:
             last = merged[-1]
-            merged[-1] = Part(f"{last.text} {part.text}".strip(), last.sources, last.named,
-                              last.after, last.before, last.mark)
+            merged[-1] = replace(last, text=f"{last.text} {part.text}".strip())
         else:
             merged.append(part)
-    if len(merged) > 1 and not merged[0].sources and merged[0].after is None:
+    if len(merged) > 1 and not merged[0].outlets and merged[0].after is None:
         head, second = merged[0], merged[1]
-        merged[:2] = [Part(f"{head.text} {second.text}".strip(), second.sources, second.named,
-                           second.after, second.before, head.mark or second.mark)]
+        merged[:2] = [
+            replace(
+                second, text=f"{head.text} {second.text}".strip(), mark=head.mark or second.mark
+            )
+        ]
     return merged
 
 
@@ -200,12 +215,21 @@ def _claim_text(doc, start: int, end: int, mentions: dict) -> str:  # type: igno
             text = span.text
             if text.lower().startswith("that "):
                 text = text[5:]
-            return text.strip(" ,;?")
+            return _without_windows(text)
     text = doc.text[start:end]
     for m_start, m_end in sorted(mentions, reverse=True):
         if start <= m_start < end:
             text = text[: m_start - start] + text[m_end - start :]
-    return " ".join(text.split()).strip(" ,;?'\"")
+    return _without_windows(text).strip("'\"")
+
+
+def _without_windows(text: str) -> str:
+    """The claim without the dates that name its publication window: those choose the
+    evidence, they are not what the evidence must state."""
+    for match in reversed(list(_DATE_SHAPE.finditer(text))):
+        if re.search(r"\d{4}", match.group()):
+            text = text[: match.start()] + text[match.end() :]
+    return " ".join(text.split()).strip(" ,;?")
 
 
 def _brand(outlet: str) -> str:
@@ -231,9 +255,10 @@ def _outlet_mentions(question: str, outlets: Iterable[str]) -> dict[tuple[int, i
     return dict(sorted(found.items()))
 
 
-def _unknown_sources(doc, mentions: dict) -> list[str]:  # type: ignore[no-untyped-def]
-    """Names the question gives as sources that no outlet of the index matches: the object of
-    "from"/"by" after a noun for a piece of news, of "reported by", or of "according to"."""
+def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
+    """Names the question gives as sources that no outlet of the index matches, with where
+    they start: the object of "from"/"by" after a noun for a piece of news, of "reported by",
+    or of "according to"."""
     unknown = []
     for ent in doc.ents:
         if ent.label_ not in ("ORG", "PERSON", "WORK_OF_ART", "GPE", "NORP", "PRODUCT"):
@@ -250,8 +275,8 @@ def _unknown_sources(doc, mentions: dict) -> list[str]:  # type: ignore[no-untyp
             or (prep.lower_ == "to" and governor.lower_ == "according")
         )
         if as_source:
-            unknown.append(ent.text.strip("'\"‘’“” "))
-    return list(dict.fromkeys(unknown))
+            unknown.append((ent.text.strip("'\"‘’“” "), ent.start_char))
+    return unknown
 
 
 def _window(text: str) -> tuple[int | None, int | None]:

@@ -99,7 +99,9 @@ class Retriever:
         if lexical is None:
             return []
         if lexical.outlets is None:
-            lexical.outlets = sorted({r.meta["source"] for r in lexical.records if r.meta.get("source")})
+            lexical.outlets = sorted(
+                {r.meta["source"] for r in lexical.records if r.meta.get("source")}
+            )
         return lexical.outlets
 
     def warm(self) -> None:

@@ -1,8 +1,9 @@
 """How well one news sentence supports one claim: a small logistic model over general signals.
 
 The signals hold for news in general: how close the two are in embedding space
-(all-MiniLM-L6-v2), how much of the claim's content words, names and numbers the sentence
-(with its article's headline) holds, and whether one of them negates what the other states.
+(all-MiniLM-L6-v2), how much of the claim's content words and names the sentence (with its
+article's headline) holds, whether it lacks a number the claim states, and whether one of them
+negates what the other states.
 The weights are fitted on labelled claim/sentence pairs built from the MultiHop-RAG dev split
 (`bench/support_fit.py`, which also reports the model's precision and recall on pairs built
 the same way from the test split) and kept in `support_model.json` beside this file.
@@ -21,7 +22,8 @@ import numpy as np
 from rag.text import content_stems, names, numbers, words
 
 MODEL_PATH = Path(__file__).with_name("support_model.json")
-FEATURES = ("similarity", "content", "names", "numbers", "negation")
+FEATURES = ("similarity", "content", "names", "number_missing", "negation")
+_NUMBER_MISSING = FEATURES.index("number_missing")
 _NEGATORS = frozenset(["not", "no", "never", "none", "neither", "nor", "without", "n't"])
 
 
@@ -37,10 +39,12 @@ class SupportModel:
         return cls(tuple(data["weights"]), data["bias"], data["threshold"])
 
     def scores(self, features: np.ndarray) -> np.ndarray:
+        """The fitted probability that each sentence supports the claim. A sentence that lacks
+        a number the claim states does not support it, however close it comes otherwise."""
         if not len(features):
             return np.zeros(0)
         z = features @ np.asarray(self.weights) + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+        return np.where(features[:, _NUMBER_MISSING] > 0, 0.0, 1.0 / (1.0 + np.exp(-z)))
 
 
 @cache
@@ -74,9 +78,8 @@ def features(
                 float(np.dot(c, np.asarray(vector, dtype=float))),
                 len(stems & held) / len(stems) if stems else 0.0,
                 len(claim_names & held) / len(claim_names) if claim_names else 1.0,
-                float(claim_numbers <= numbers(evidence)),
+                float(not claim_numbers <= numbers(evidence)),
                 float(claim_negated != _negated(text)),
             ]
         )
     return np.asarray(rows, dtype=float).reshape(-1, len(FEATURES))
-

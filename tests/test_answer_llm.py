@@ -19,6 +19,15 @@ from tests.test_answer import PLANTED
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
+FERRY = {
+    "id": "ferry-1",
+    "title": "Ferry crews end three-day strike",
+    "source": "Harbour Gazette",
+    "published_at": "2024-03-08",
+    "body": "Ferry crews on the island routes ended a three-day strike on Thursday.\n\n"
+    "The union said the operator had agreed to hire twelve more deckhands before the summer.",
+}
+
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Desk]:
@@ -31,7 +40,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Desk]:
     )
     desk = Desk(settings, embedder=embedder)
     planted = root / "planted.jsonl"
-    planted.write_text(json.dumps(PLANTED) + "\n", encoding="utf-8")
+    planted.write_text(json.dumps(PLANTED) + "\n" + json.dumps(FERRY) + "\n", encoding="utf-8")
     desk.ingest_paths([SEEDS, planted])
     llm = desk.generator("llamacpp")
     desk.settings = settings.model_copy(
@@ -129,3 +138,41 @@ def test_the_answer_instructions_are_read_at_load(desk: Desk) -> None:
         assert timings["cache_n"] > 100  # ... and not read again for the first question
     finally:
         fresh.close()
+
+
+@pytest.mark.parametrize("backend", ["llamacpp", "openai"])
+def test_a_question_in_parts_answers_alike_on_either_backend(desk: Desk, backend: str) -> None:
+    question = (
+        "Does the article from Harbour Gazette report that ferry crews ended a three-day "
+        "strike, while the article from Bloomberg says that the operator's shares fell?"
+    )
+    events = list(desk.answerer(backend=backend).stream(question))
+    answer = events[-1][1]["answer"]
+    assert [k for k, _ in events].count("part") == 2
+    assert (
+        answer.abstained and answer.text == "The indexed news has nothing from Bloomberg on this."
+    )
+    gazette, bloomberg = answer.parts
+    assert (gazette["source"], gazette["status"]) == ("Harbour Gazette", "supported")
+    assert (bloomberg["source"], bloomberg["status"]) == ("Bloomberg", "missing")
+
+
+@pytest.mark.parametrize("backend", ["llamacpp", "openai"])
+def test_a_model_answer_lists_what_each_named_outlet_says(desk: Desk, backend: str) -> None:
+    answer = desk.answer(
+        "How many deckhands did the operator agree to hire, according to Harbour Gazette?",
+        backend=backend,
+    )
+    assert_grounded(desk, answer)
+    (part,) = answer.parts
+    assert part["source"] == "Harbour Gazette"
+    cited = {c.n: c for c in answer.citations}
+    assert all(cited[n].source == "Harbour Gazette" for n in part["citations"])
+    if not answer.abstained:
+        assert part["status"] == "supported" and "twelve" in part["finding"]
+
+
+def test_a_planted_note_is_no_outlets_finding(desk: Desk) -> None:
+    answer = desk.answer("Does the article from Planted Daily report that Ukraine surrendered?")
+    assert not answer.text.startswith("Yes")
+    assert all("surrender" not in c.text for c in answer.citations)

@@ -263,4 +263,7 @@ def test_a_question_naming_an_outlet_the_index_lacks_says_so(client: TestClient)
     ).json()
     assert answer["abstained"]
     assert answer["text"] == "The indexed news has nothing from Bloomberg on this."
-    assert answer["citations"] == [] and answer["parts"] == []
+    assert answer["citations"] == []
+    assert [(p["source"], p["status"], p["citations"]) for p in answer["parts"]] == [
+        ("Bloomberg", "missing", [])
+    ]

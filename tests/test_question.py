@@ -76,8 +76,26 @@ def test_a_source_the_index_does_not_hold_is_unknown() -> None:
         "Does the article from Bloomberg suggest that banks will cut rates?", OUTLETS
     )
     assert reading.unknown_sources == ["Bloomberg"]
-    assert read_question(
-        "Does the article from The Verge suggest that Apple will cut prices?", OUTLETS
-    ).unknown_sources == []
+    assert (
+        read_question(
+            "Does the article from The Verge suggest that Apple will cut prices?", OUTLETS
+        ).unknown_sources
+        == []
+    )
     # a name in the news is not a source
-    assert read_question("Did Police tell residents of Kyiv to leave?", OUTLETS).unknown_sources == []
+    assert (
+        read_question("Did Police tell residents of Kyiv to leave?", OUTLETS).unknown_sources == []
+    )
+
+
+def test_a_part_from_an_outlet_the_index_lacks_stays_a_part_of_its_own() -> None:
+    reading = read_question(
+        "Does the article from The Verge suggest that Apple will cut prices, while the article "
+        "from Bloomberg indicates that banks will cut rates?",
+        OUTLETS,
+    )
+    assert [(p.sources, p.unknown) for p in reading.parts] == [
+        (("The Verge",), ()),
+        ((), ("Bloomberg",)),
+    ]
+    assert reading.parts[1].text == "banks will cut rates"

@@ -1,0 +1,93 @@
+"""Answering by parts on the MultiHop-RAG corpus: the real index, embedder, spaCy reader and
+support model, with the `extractive` backend (the parts path composes its verdict in code).
+
+The questions are written for these tests from articles of the corpus, not taken from the
+benchmark's question splits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rag.desk import Desk
+
+STEAM_DECK = (
+    "Does the Engadget article report that the Steam Deck OLED goes on sale on November 16th, "
+    "while the Polygon article says that Valve has been improving the hardware through updates?"
+)
+
+
+def ask(desk: Desk, question: str) -> tuple[list[tuple[str, dict[str, Any]]], Any]:
+    events = list(desk.answerer("corpus", "extractive").stream(question))
+    return events, events[-1][1]["answer"]
+
+
+@pytest.fixture(scope="module")
+def desk(corpus_desk: Desk) -> Desk:
+    return corpus_desk
+
+
+def test_each_part_streams_its_own_finding_from_its_own_outlet(desk: Desk) -> None:
+    events, answer = ask(desk, STEAM_DECK)
+    kinds = [k for k, _ in events]
+    # each part as soon as it is found, then the verdict, then the whole answer
+    assert kinds.count("part") == 2
+    assert kinds.index("verdict") > max(i for i, k in enumerate(kinds) if k == "part")
+    assert kinds[-1] == "done"
+    assert answer.text.startswith("Yes.") and not answer.abstained
+    assert [p["source"] for p in answer.parts] == ["Engadget", "Polygon"]
+    by_n = {c.n: c for c in answer.citations}
+    for part in answer.parts:
+        assert part["status"] == "supported" and part["citations"]
+        cited = [by_n[n] for n in part["citations"]]
+        assert all(c.source == part["source"] for c in cited)
+        assert part["finding"].startswith(f"{part['source']} (2023-11-")
+    assert "November 16" in by_n[answer.parts[0]["citations"][0]].text
+
+
+def test_a_claim_its_outlet_does_not_make_is_answered_no_with_what_it_says(desk: Desk) -> None:
+    _, answer = ask(
+        desk,
+        "Does the Engadget article report that the Steam Deck OLED goes on sale on December 25th?",
+    )
+    assert answer.text.startswith("No.") and not answer.abstained
+    (part,) = answer.parts
+    assert part["status"] == "not supported" and part["citations"]
+    assert "does not say that" in part["finding"]
+
+
+def test_before_and_after_are_decided_by_publication_dates(desk: Desk) -> None:
+    # Engadget's Steam Deck article is of 2023-11-09; The Age's AFLW report of 2023-10-20.
+    _, before = ask(
+        desk,
+        "Did The Age report that Richmond took the AFLW points in Cairns before Engadget "
+        "reported that the Steam Deck OLED goes on sale on November 16th?",
+    )
+    _, after = ask(
+        desk,
+        "Did Engadget report that the Steam Deck OLED goes on sale on November 16th before "
+        "The Age reported that Richmond took the AFLW points in Cairns?",
+    )
+    assert before.text.startswith("Yes.") and after.text.startswith("No.")
+    assert [p["source"] for p in before.parts] == ["The Age", "Engadget"]
+
+
+def test_a_part_from_an_outlet_the_index_lacks_is_named_and_the_others_still_answer(
+    desk: Desk,
+) -> None:
+    _, answer = ask(
+        desk,
+        "Does the Engadget article report that the Steam Deck OLED goes on sale on November "
+        "16th, while the article from Bloomberg says that Valve shares rose?",
+    )
+    assert answer.abstained
+    assert answer.text == "The indexed news has nothing from Bloomberg on this."
+    engadget, bloomberg = answer.parts
+    assert engadget["status"] == "supported" and engadget["citations"]
+    assert (bloomberg["source"], bloomberg["status"], bloomberg["citations"]) == (
+        "Bloomberg",
+        "missing",
+        [],
+    )
