@@ -650,6 +650,54 @@ def test_highlight_is_exact_beyond_the_bmp(page: Any, servers: dict[str, str]) -
     page.locator("#source").wait_for(state="hidden")
 
 
+def test_parts_show_each_outlets_finding_with_its_citation(
+    page: Any, servers: dict[str, str]
+) -> None:
+    open_widget(page, f"{servers['host']}/slow.html")
+    record_events(page)
+    answer = ask(
+        page,
+        "Does the article from Space Notes 𝕏 report that the Ariane 6 rocket lifted off from "
+        "Kourou carrying two weather satellites?",
+    )
+    log = events(page)
+    part_event = next(e for e in log if e["type"] == "part")
+    assert part_event["busy"] == "true"  # shown while the answer is still coming
+    done = log[-1]["data"]["answer"]
+    (part,) = done["parts"]
+    assert (part["source"], part["status"]) == ("Space Notes 𝕏", "supported")
+    assert answer.locator(".a-text").text_content().startswith("Yes.")
+    row = answer.locator(".parts .part")
+    assert row.count() == 1 and row.get_attribute("data-status") == "supported"
+    assert row.locator(".part-head").inner_text().startswith("Space Notes 𝕏")
+    assert row.locator(".part-finding").inner_text() == part["finding"]
+    # the finding is shown once: in its part's row, not again in the answer's text
+    assert part["finding"] not in (answer.locator(".a-text").text_content() or "")
+    (n,) = part["citations"]
+    cited = next(c for c in done["citations"] if c["n"] == n)
+    row.locator(f'.cite[data-n="{n}"]').click()
+    check_source_view(page, servers["app"], cited)
+    page.screenshot(path=str(ARTIFACTS / "widget-desktop-parts.png"), animations="disabled")
+    page.keyboard.press("Escape")
+    page.locator("#source").wait_for(state="hidden")
+
+    # A part from an outlet the index lacks: the answer names it; the other part still shows.
+    # Asked at once: a finished answer frees the widget even while its connection drains.
+    answer = ask(
+        page,
+        "Does the article from Space Notes 𝕏 report that the Ariane 6 rocket lifted off from "
+        "Kourou, while the article from Bloomberg says that Arianespace shares rose?",
+    )
+    assert answer.get_attribute("data-abstained") == "true"
+    assert answer.locator(".abstain-text").inner_text() == (
+        "The indexed news has nothing from Bloomberg on this."
+    )
+    statuses = answer.locator(".parts .part").evaluate_all(
+        "rows => rows.map(r => r.getAttribute('data-status'))"
+    )
+    assert statuses == ["supported", "missing"]
+
+
 def test_demo_page_embeds_the_widget(page: Any, servers: dict[str, str]) -> None:
     page.goto(f"{servers['app']}/")
     assert page.locator('a[href="/docs"]').count() >= 1

@@ -119,6 +119,13 @@
     "color:var(--accent);font-size:11px;font-weight:700;line-height:1;vertical-align:baseline}",
     ".cite:hover,.cite[aria-expanded=true]{background:var(--accent);color:#fff}",
     ".note{margin:8px 0 0;font-size:12.5px;color:var(--muted)}",
+    /* the findings of a question asked in parts: one row per outlet, its status on the left */
+    ".parts{margin:10px 0 0;padding:0;list-style:none;display:flex;flex-direction:column;gap:6px}",
+    ".part{border-left:3px solid var(--line);padding:2px 0 2px 10px;font-size:13.5px;line-height:1.45}",
+    ".part[data-status=supported]{border-left-color:#2f8f5b}",
+    ".part[data-status='not supported']{border-left-color:#c27a12}",
+    ".part[data-status=missing]{border-left-color:var(--faint);color:var(--muted)}",
+    ".part-head{display:block;font-size:11.5px;font-weight:700;letter-spacing:.04em;color:var(--muted)}",
 
     ".sources{margin:10px 0 0;padding:0;list-style:none;display:flex;flex-direction:column;gap:6px}",
     ".sources-label{margin:12px 0 0;font-size:11.5px;font-weight:700;letter-spacing:.06em;",
@@ -621,6 +628,7 @@
     this.spans = []; // {el, node, text, checked}
     this.pendingBreak = false;
     this.citations = {};
+    this.parts = null; // the <ol> of findings, once a `part` event came
     this.finished = false;
   }
   Turn.prototype.span = function (i) {
@@ -669,6 +677,27 @@
       s.node.data = "";
     }
   };
+  var PART_STATUS = { supported: "Supports it", "not supported": "Does not say so", missing: "Nothing found" };
+  function partItem(p, citations) {
+    var status = typeof p.status === "string" ? p.status : "";
+    var item = el("li", { class: "part", "data-status": status }, [
+      el("span", { class: "part-head", text: (p.source || "Any outlet") + " · " + (PART_STATUS[status] || status) }),
+      el("span", { class: "part-finding", text: typeof p.finding === "string" ? p.finding : "" }),
+    ]);
+    (p.citations || []).forEach(function (n) {
+      item.appendChild(citeButton(n, citations[n]));
+    });
+    return item;
+  }
+  // A question asked in parts: each outlet's finding, shown as soon as it is verified.
+  Turn.prototype.part = function (d) {
+    this.progressText.textContent = "Checking each part of the question against its outlet…";
+    if (!this.parts) {
+      this.parts = el("ol", { class: "parts", "aria-label": "Findings by source" });
+      this.node.insertBefore(this.parts, this.progress);
+    }
+    this.parts.appendChild(partItem(d, this.citations));
+  };
   // "Yes." or "No.": what the first supported statement implies, shown ahead of it.
   Turn.prototype.verdict = function (d) {
     var span = el("span", { class: "s verified verdict" }, [typeof d.text === "string" ? d.text : ""]);
@@ -690,11 +719,27 @@
         this.citations[c.n] = c;
       }.bind(this)
     );
+    var parts = answer.parts || [];
+    if (this.parts) this.parts.remove();
+    this.parts = null;
+    if (parts.length) {
+      this.parts = el("ol", { class: "parts", "aria-label": "Findings by source" });
+      parts.forEach(
+        function (p) {
+          this.parts.appendChild(partItem(p, this.citations));
+        }.bind(this)
+      );
+      this.node.insertBefore(this.parts, this.text.nextSibling);
+    }
     if (answer.abstained) return this.abstain(answer);
     this.node.className = "a answered";
     this.node.setAttribute("data-abstained", "false");
+    // A finding is shown once, in its part's row.
+    var findings = parts.map(function (p) {
+      return p.finding;
+    });
     var shown = (answer.sentences || []).filter(function (s) {
-      return s.supported;
+      return s.supported && findings.indexOf(s.text) < 0;
     });
     shown.forEach(
       function (s, i) {
@@ -708,7 +753,9 @@
         this.text.appendChild(span);
       }.bind(this)
     );
-    var dropped = (answer.sentences || []).length - shown.length;
+    var dropped = (answer.sentences || []).filter(function (s) {
+      return !s.supported;
+    }).length;
     if (dropped > 0) {
       this.node.appendChild(
         el("p", {
@@ -732,10 +779,12 @@
       .join(" ");
   };
   Turn.prototype.abstain = function (answer) {
+    // The service's own words: "does not say", or which outlet of the question it lacks.
+    var said = typeof answer.text === "string" && answer.text ? answer.text : ABSTAIN_TEXT;
     this.node.className = "a abstained";
     this.node.setAttribute("data-abstained", "true");
     var box = el("div", { class: "box", role: "note" }, [
-      el("div", { class: "abstain-head" }, [el("span", { html: ICONS.none }), el("span", { class: "abstain-text", text: ABSTAIN_TEXT })]),
+      el("div", { class: "abstain-head" }, [el("span", { html: ICONS.none }), el("span", { class: "abstain-text", text: said })]),
       el("p", {
         class: "abstain-sub",
         text: "Nothing in the indexed articles answers this question, so Newsdesk gives no answer.",
@@ -746,8 +795,8 @@
       box.appendChild(el("p", { class: "sources-label", text: "Related reading" }));
       box.appendChild(sourceList(related, "Related reading (does not answer the question)", true, "Related"));
     }
-    this.node.appendChild(box);
-    return ABSTAIN_TEXT;
+    this.node.insertBefore(box, this.parts);
+    return said;
   };
   Turn.prototype.fail = function (name, message, retry) {
     this.finished = true;
@@ -831,6 +880,7 @@
         else if (type === "citation") turn.citations[d.n] = d;
         else if (type === "sentence") turn.sentence(d);
         else if (type === "verdict") turn.verdict(d);
+        else if (type === "part") turn.part(d);
         else if (type === "done" && d.answer) {
           var said = turn.finish(d.answer);
           history.push({ role: "user", content: question });
@@ -838,12 +888,18 @@
           var n = (d.answer.citations || []).length;
           announce(
             d.answer.abstained
-              ? "No answer: " + ABSTAIN_TEXT
+              ? "No answer: " + said
               : "Answer ready" + (n ? ", " + n + (n === 1 ? " source" : " sources") : "")
           );
         } else if (type === "error") {
           turn.fail(d.error || "Error", d.message);
           announce("Error: " + (d.message || d.error));
+        }
+        // The answer is complete at `done` (or an error): the next question need not wait
+        // for the connection to close, which a slow network or a proxy can hold open.
+        if (turn.finished && busy === controller) {
+          busy = null;
+          updateSend();
         }
         reveal(bubble);
         emit(type, d);
