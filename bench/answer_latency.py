@@ -11,13 +11,16 @@ Same machine, same run, same model, same index (the MultiHop-RAG corpus plus the
                 (chunks of at most 200 embedder tokens): a cheaper, stronger baseline, shown
                 beside the tutorial's so neither flatters the comparison;
   * extractive - the pipeline with no model.
-Questions: the seed golden set and a fixed sample of the MultiHop-RAG dev questions.
+Questions: the seed golden set and a fixed sample of one MultiHop-RAG split (`--split dev`, the
+default, or `--split test` to report on questions nothing was tuned on). Accuracy is also given
+per kind of gold answer: answerable, name/span, gold "yes", gold "no", unanswerable.
 Time to first token is from the request to the first generated text; accuracy is the eval
 harness's `correct` (abstention right for unanswerable, yes/no match, or the answer contained).
 Each system runs over all questions in turn, so each gets llama.cpp's prompt cache for its own
 fixed instructions, as it would in service.
 
     .venv/bin/python bench/answer_latency.py [--profile qwen1.5b] [--multihop 20] [--seed 0]
+        [--split test] [--systems extractive,ours,baseline]
 """
 
 from __future__ import annotations
@@ -36,13 +39,39 @@ from langchain_core.embeddings import Embeddings  # noqa: E402
 NAME = "answer_latency"
 
 
-def questions(n_seed: int, n_multihop: int, seed: int) -> list[Any]:
+SYSTEMS = ("extractive", "ours", "baseline", "baseline-ours-chunks")
+
+
+def questions(n_seed: int, n_multihop: int, seed: int, split: str = "dev") -> list[Any]:
     from eval.sets import load_set
 
     seed_set = load_set(C.ROOT / "eval" / "sets" / "seed.jsonl").items
-    multihop = load_set(C.ROOT / "data" / "multihop-rag" / "questions-dev.jsonl").items
+    multihop = load_set(C.DATA / f"questions-{split}.jsonl").items
     rng = random.Random(seed)
-    return rng.sample(seed_set, min(n_seed, len(seed_set))) + rng.sample(multihop, n_multihop)
+    return rng.sample(seed_set, min(n_seed, len(seed_set))) + rng.sample(
+        multihop, min(n_multihop, len(multihop))
+    )
+
+
+def gold_kind(item: Any) -> str:
+    from eval.metrics import yes_no
+
+    if item.abstain:
+        return "unanswerable"
+    return {"yes": "gold yes", "no": "gold no"}.get(yes_no(item.answer) or "", "name/span")
+
+
+def by_kind(items: list[Any], rows: list[dict[str, Any]]) -> dict[str, str]:
+    """Right answers per kind of gold answer, as "right/total"."""
+    out: dict[str, list[int]] = {}
+    for item, row in zip(items, rows, strict=True):
+        kinds = [gold_kind(item)] + ([] if item.abstain else ["answerable"])
+        for kind in kinds:
+            tally = out.setdefault(kind, [0, 0])
+            tally[0] += bool(row["correct"])
+            tally[1] += 1
+    order = ["answerable", "name/span", "gold yes", "gold no", "unanswerable"]
+    return {k: f"{out[k][0]}/{out[k][1]}" for k in order if k in out}
 
 
 def run_ours(desk: Any, backend: str, items: list[Any]) -> list[dict[str, Any]]:
@@ -175,12 +204,20 @@ def main() -> None:
     parser.add_argument("--seed-questions", type=int, default=10)
     parser.add_argument("--multihop", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=["dev", "test"], default="dev")
+    parser.add_argument(
+        "--systems", default=",".join(SYSTEMS), help="comma-separated, of " + ", ".join(SYSTEMS)
+    )
     args = parser.parse_args()
+    systems = [s for s in args.systems.split(",") if s]
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown or not {"ours", "baseline"} <= set(systems):
+        parser.error(f"--systems needs ours and baseline, of {', '.join(SYSTEMS)}")
 
     from rag.desk import Desk
 
     info = C.machine_info()
-    items = questions(args.seed_questions, args.multihop, args.seed)
+    items = questions(args.seed_questions, args.multihop, args.seed, args.split)
     with C.temp_index_dir(NAME) as tmp:
         paths = [C.ARTICLES, C.ROOT / "seeds"]
         C.ingest_with_cli(tmp, paths)
@@ -189,27 +226,35 @@ def main() -> None:
         started = time.perf_counter()
         desk.generator("llamacpp")
         load_s = time.perf_counter() - started
-        results = {
-            "extractive": run_ours(desk, "extractive", items),
-            "ours": run_ours(desk, "llamacpp", items),
-            "baseline": run_baseline(
+        runs = {
+            "extractive": lambda: run_ours(desk, "extractive", items),
+            "ours": lambda: run_ours(desk, "llamacpp", items),
+            "baseline": lambda: run_baseline(
                 desk,
                 items,
                 "baseline",
                 lambda q: [d.page_content for d in store.similarity_search(q, k=4)],
             ),
-            "baseline-ours-chunks": run_baseline(
+            "baseline-ours-chunks": lambda: run_baseline(
                 desk,
                 items,
                 "baseline-ours-chunks",
                 lambda q: [" ".join(s.text for s in h.sentences) for h in desk.search(q, 4)],
             ),
         }
+        results = {name: runs[name]() for name in SYSTEMS if name in systems}
         model = desk.generator("llamacpp").model_id
         desk.close()
     summary = {name: summarise(rows) for name, rows in results.items()}
     ratio = summary["ours"]["ttft_p50_ms"] / summary["baseline"]["ttft_p50_ms"]
-    ratio_own = summary["ours"]["ttft_p50_ms"] / summary["baseline-ours-chunks"]["ttft_p50_ms"]
+    ratio_total = summary["ours"]["total_p50_ms"] / summary["baseline"]["total_p50_ms"]
+    own = summary.get("baseline-ours-chunks")
+    ratio_own = summary["ours"]["ttft_p50_ms"] / own["ttft_p50_ms"] if own else None
+    kinds = {name: by_kind(items, rows) for name, rows in results.items()}
+    kind_names = list(next(iter(kinds.values())))
+    kind_table = C.md_table(
+        ["system", *kind_names], [[name, *k.values()] for name, k in kinds.items()]
+    )
     table = C.md_table(
         ["system", "n", "TTFT p50 ms", "TTFT p95 ms", "total p50 ms", "total p95 ms",
          "accuracy", "abstained", "prompt tokens read p50"],
@@ -225,7 +270,8 @@ def main() -> None:
             "",
             *C.machine_lines(info),
             f"- Model: {model} (load {load_s:.1f} s); questions: {len(items)} "
-            f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG dev, "
+            f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG "
+            f"{args.split}, "
             f"sample seed {args.seed}); context budget {desk.settings.context_tokens} tokens, "
             f"{desk.settings.answer_hits} hits",
             f"- Peak RSS of the answering process (the index was built by `newsdesk ingest` in "
@@ -233,14 +279,20 @@ def main() -> None:
             "",
             table,
             "",
+            "Right answers by kind of gold answer:",
+            "",
+            kind_table,
+            "",
             f"Our time to first token / the tutorial baseline's: **{ratio:.2f}x** (p50); "
-            f"/ the same prompt on Newsdesk's chunks: {ratio_own:.2f}x.",
+            f"full answer: **{ratio_total:.2f}x** (p50)"
+            + (f"; TTFT / the same prompt on Newsdesk's chunks: {ratio_own:.2f}x." if own else "."),
             "Goals: ours TTFT p50 <= 5 s, total p50 <= 12 s, RSS <= 3 GB, extractive p50 <= 150 ms,"
             " ours TTFT <= 0.5x baseline at equal or better accuracy.",
         ]
     )
     print(markdown)
-    data = {"machine": info, "summary": summary, "rows": results, "ratio_ttft_p50": ratio,
+    data = {"machine": info, "split": args.split, "summary": summary, "by_kind": kinds,
+            "rows": results, "ratio_ttft_p50": ratio, "ratio_total_p50": ratio_total,
             "ratio_ttft_p50_ours_chunks": ratio_own, "peak_rss_mb": peak,
             "context_tokens": desk.settings.context_tokens,
             "answer_hits": desk.settings.answer_hits}  # fmt: skip
