@@ -8,6 +8,7 @@ waiting helps).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from api.limits import BodyLimit, RateLimit, RateLimiter
 from api.metrics import Metrics
-from api.routes import articles, ask, health, openai_compat, search
+from api.routes import articles, ask, feeds, health, openai_compat, search
 from rag import question
 from rag.config import Settings
 from rag.desk import Desk
@@ -43,6 +44,19 @@ def _warm_default_index(desk: Desk) -> None:
         desk.retriever().warm()
 
 
+def _start_watcher(desk: Desk) -> tuple[threading.Event, threading.Thread]:
+    """Poll the feeds in a thread beside the service (`NEWSDESK_WATCH_FEEDS=true`)."""
+    from rag.feeds import watch
+
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=watch, args=(desk.settings, desk.ingest_articles, None, stop),
+        name="newsdesk-feeds", daemon=True,
+    )  # fmt: skip
+    thread.start()
+    return stop, thread
+
+
 def create_app(settings: Settings | None = None, desk: Desk | None = None) -> FastAPI:
     # Models come from packages; a hub look-up would only cost minutes of retries.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -56,8 +70,12 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
         await anyio.to_thread.run_sync(lambda: app.state.desk.embedder)
         await anyio.to_thread.run_sync(_warm_default_index, app.state.desk)
         await anyio.to_thread.run_sync(app.state.desk.generator)
+        watcher = _start_watcher(app.state.desk) if settings.watch_feeds else None
         app.state.ready = True
         yield
+        if watcher is not None:
+            watcher[0].set()
+            await anyio.to_thread.run_sync(watcher[1].join, 30)
         app.state.desk.close()
 
     app = FastAPI(
@@ -99,7 +117,7 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     app.include_router(health.router)
-    for router in (search.router, ask.router, articles.router, openai_compat.router):
+    for router in (search.router, ask.router, articles.router, feeds.router, openai_compat.router):
         app.include_router(router, dependencies=[RateLimit])
 
     @app.get("/metrics", include_in_schema=False)

@@ -190,3 +190,27 @@ class ArticleOut(ArticleSummary):
 class ErrorOut(BaseModel):
     error: str
     message: str
+
+
+class FeedIn(Strict):
+    url: str = Field(min_length=1, max_length=2000)
+    index: str | None = Field(None, pattern=INDEX_NAME)
+
+
+class FeedOut(BaseModel):
+    url: str
+    index: str
+    title: str | None
+    status: str  # new, ok, error
+    last_fetch: str | None
+    last_error: str | None  # "ErrorName: message"
+    items_seen: int
+    added: str
+
+
+class PageIn(Strict):
+    url: str = Field(min_length=1, max_length=2000)
+    index: str | None = Field(None, pattern=INDEX_NAME)
+    source: str | None = Field(
+        None, max_length=200, description="The outlet, if the page does not name it."
+    )

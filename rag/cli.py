@@ -6,6 +6,7 @@ Every domain error ends the command with exit code 2 and one line on stderr:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -349,3 +350,88 @@ def eval_compare_command(
 
 if __name__ == "__main__":
     app()
+
+
+feeds_app = typer.Typer(no_args_is_help=True, help="RSS/Atom feeds an index follows.")
+app.add_typer(feeds_app, name="feeds")
+
+
+def _settings() -> Any:
+    from rag.config import Settings
+
+    return Settings()
+
+
+@feeds_app.command("add")
+@domain_errors
+def feeds_add_command(
+    url: Annotated[str, typer.Argument(help="An RSS or Atom feed's http(s) URL.")],
+    index: IndexOpt = "default",
+) -> None:
+    """Follow a feed: `newsdesk watch` polls it and ingests its items."""
+    from rag.feeds import check_url, store_for
+
+    settings = _settings()
+    check_url(url, settings)
+    out.print_json(data=store_for(settings).add(url, index).public())
+
+
+@feeds_app.command("list")
+@domain_errors
+def feeds_list_command(
+    index: Annotated[str | None, typer.Option("--index", "-i", help="Only this index.")] = None,
+) -> None:
+    """Each feed with its status, last fetch, last error and items seen."""
+    from rag.feeds import store_for
+
+    feeds = [f.public() for f in store_for(_settings()).list(index)]
+    out.print_json(data=feeds)
+
+
+@feeds_app.command("remove")
+@domain_errors
+def feeds_remove_command(
+    url: Annotated[str, typer.Argument()], index: IndexOpt = "default"
+) -> None:
+    """Stop following a feed (its articles stay in the index)."""
+    from rag.feeds import store_for
+
+    store_for(_settings()).remove(url, index)
+
+
+@app.command("watch")
+@domain_errors
+def watch_command(
+    index: Annotated[str | None, typer.Option("--index", "-i", help="Only this index.")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Poll every feed once, then stop.")] = False,
+) -> None:
+    """Poll the feeds and ingest new and changed items, until stopped."""
+    from dataclasses import asdict
+
+    from rag.feeds import poll_all, watch
+
+    desk = _desk()
+
+    def report(r: Any) -> None:
+        out.print_json(data=asdict(r))
+
+    if once:
+        for r in poll_all(desk.settings, desk.ingest_articles, index):
+            report(r)
+        return
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends the watch, not in error
+        watch(desk.settings, desk.ingest_articles, index, on_report=report)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    index: Annotated[str | None, typer.Option("--index", "-i", help="The default index.")] = None,
+) -> None:
+    """Serve the HTTP API and the widget, as `make serve` does."""
+    import uvicorn
+
+    if index:
+        os.environ["NEWSDESK_DEFAULT_INDEX"] = index
+    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)

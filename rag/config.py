@@ -97,6 +97,26 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str = Field("default")
 
+    # --- feeds and pages (rag/feeds.py) ---
+    fetch_timeout_s: float = Field(10.0, gt=0, description="Per request to a feed or page.")
+    fetch_max_bytes: int = Field(5_000_000, ge=1024, description="Largest feed or page read.")
+    fetch_max_redirects: int = Field(5, ge=0, le=20)
+    fetch_host_delay_s: float = Field(
+        1.0, ge=0, description="Pause between two requests to a host."
+    )
+    fetch_allow_networks: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR, JSON list) fetched from besides public addresses, e.g. "
+        '["127.0.0.0/8"]; private, loopback and link-local addresses are refused otherwise.',
+    )
+    fetch_allow_hosts: list[str] = Field(
+        default_factory=list,
+        description="When set (JSON list), only these host names are fetched from.",
+    )
+    feed_interval_s: float = Field(300.0, ge=1, description="How often a feed is polled.")
+    feed_max_items: int = Field(200, ge=1, description="Newest items read from one poll of a feed.")
+    watch_feeds: bool = Field(False, description="Run the feed watcher inside the service.")
+
     # --- the HTTP service ---
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins of pages that embed the widget (JSON list)."

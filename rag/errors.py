@@ -57,6 +57,51 @@ class DuplicateArticleId(InvalidArticle):
     status = 409
 
 
+# --- feeds and pages fetched from the web -----------------------------------------------------
+class FetchError(NewsdeskError):
+    """A feed or page that could not be fetched or read; recorded in the feed's status."""
+
+    status = 422
+
+
+class URLNotAllowed(FetchError):
+    """Not http(s), or a host outside the addresses the settings allow (private, loopback)."""
+
+
+class FetchTimeout(FetchError):
+    status = 504
+
+
+class FetchUnreachable(FetchError):
+    status = 502
+
+
+class FetchHTTPError(FetchError):
+    """The server answered 4xx/5xx."""
+
+    status = 502
+
+
+class TooManyRedirects(FetchError):
+    pass
+
+
+class ResponseTooLarge(FetchError):
+    status = 413
+
+
+class NotAFeed(FetchError):
+    """Not RSS or Atom: malformed XML, HTML, or a feed without items."""
+
+
+class NoArticleText(FetchError):
+    """A page with no article text to extract."""
+
+
+class UnknownFeed(NewsdeskError):
+    status = 404
+
+
 # --- indexes ---------------------------------------------------------------------------------
 class UnknownIndex(NewsdeskError):
     status = 404

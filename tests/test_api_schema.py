@@ -45,6 +45,8 @@ def app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[FastAPI]
         "index_dir": tmp_path_factory.mktemp("schema") / "indexes",
         "generator_backend": "extractive",
         "write_keys": ["write-secret"],
+        # Generated feed and page URLs must not reach a resolver: only this host is fetched.
+        "fetch_allow_hosts": ["127.0.0.1"],
         "rate_limit": "1000000/minute",
     }
     desk = Desk(Settings(**fields), embedder=embedder)
@@ -74,6 +76,7 @@ def test_the_schema_covers_every_route() -> None:
         "POST /v1/ask", "POST /v1/ask/stream", "POST /v1/search", "GET /v1/articles",
         "POST /v1/articles", "GET /v1/articles/{article_id}", "DELETE /v1/articles/{article_id}",
         "POST /v1/chat/completions", "GET /v1/models", "GET /healthz", "GET /readyz",
+        "GET /v1/feeds", "POST /v1/feeds", "DELETE /v1/feeds", "POST /v1/articles/fetch",
     }  # fmt: skip
 
 

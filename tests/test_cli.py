@@ -76,3 +76,34 @@ def test_bad_article_leaves_nothing_behind(tmp_path: Path) -> None:
         done.returncode == 2 and "InvalidEncoding" in done.stderr and "bad.jsonl:2" in done.stderr
     )
     assert not (tmp_path / "indexes" / "fresh").exists()
+
+
+def test_serve_starts_the_service_on_the_given_port_and_index(tmp_path: Path) -> None:
+    from tests.conftest import free_port, wait_for_http
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", NEWSDESK_INDEX_DIR=str(tmp_path / "indexes"),
+               NEWSDESK_GENERATOR_BACKEND="extractive")  # fmt: skip
+    built = subprocess.run(
+        [str(VENV_BIN / "newsdesk"), "ingest", str(SEEDS), "--index", "served"],
+        env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "newsdesk"), "serve", "--port", str(port), "--index", "served"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout=180, proc=proc)
+        import httpx
+
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/v1/ask",
+            json={"question": "Who invited Zelensky to Moscow?"},
+            timeout=60,
+        ).json()
+        assert answer["citations"] and answer["backend"] == "extractive"
+        assert httpx.get(f"http://127.0.0.1:{port}/widget.js", timeout=10).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(15)

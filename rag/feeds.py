@@ -1,0 +1,466 @@
+"""News from the web: RSS/Atom feeds (feedparser) and article pages (trafilatura).
+
+* `fetch` gets one URL politely: http(s) only, to public addresses (or the networks the
+  settings allow), every redirect checked the same way and counted, a timeout per request, a
+  size cap read as the body streams in, and a conditional GET (ETag / Last-Modified) when the
+  caller knows the last ones. A pause between two requests to one host.
+* `read_page` extracts an article (text, title, author, date, canonical URL) with trafilatura.
+* `FeedStore` keeps the feeds of every index and what each poll saw, in one SQLite file under
+  the index folder; a feed's status, last fetch, last error and items seen are what
+  `newsdesk feeds list` and `GET /v1/feeds` show.
+* `poll` reads one feed and ingests its new or changed items: an item whose page is unchanged
+  (304, or the same text) costs no embedding, because ingest skips an article whose content
+  hash it already holds; a changed page replaces the article's sentences under the same id.
+
+Every failure is a named `FetchError` recorded in the feed's status; one item's failure does
+not stop the others, and one feed's does not stop other feeds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from rag.articles import make_article
+from rag.config import Settings
+from rag.errors import (
+    FetchError,
+    FetchHTTPError,
+    FetchTimeout,
+    FetchUnreachable,
+    NewsdeskError,
+    NoArticleText,
+    NotAFeed,
+    ResponseTooLarge,
+    TooManyRedirects,
+    UnknownFeed,
+    URLNotAllowed,
+)
+from rag.types import Article
+
+USER_AGENT = "Newsdesk/0.1 (+self-hosted news questions)"
+
+
+# --- fetching --------------------------------------------------------------------------------
+@dataclass
+class Fetched:
+    url: str  # after redirects
+    status: int  # 200, or 304 when the caller's validators still hold
+    body: bytes = b""
+    etag: str | None = None
+    modified: str | None = None
+    content_type: str = ""
+
+
+class HostPacer:
+    """At most one request to a host every `delay_s` seconds, across threads."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, host: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._last.get(host, -1e9) + self.delay_s)
+            self._last[host] = start
+        if start > now:
+            time.sleep(start - now)
+
+
+def check_url(url: str, settings: Settings) -> None:
+    """Refuse what is not http(s) or resolves to an address outside what the settings allow."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise URLNotAllowed(f"{url!r}: only http and https URLs with a host are fetched")
+    hosts = {h.lower() for h in settings.fetch_allow_hosts}
+    if hosts and parts.hostname.lower() not in hosts:
+        raise URLNotAllowed(f"{url}: {parts.hostname} is not in NEWSDESK_FETCH_ALLOW_HOSTS")
+    allowed = [ipaddress.ip_network(n, strict=False) for n in settings.fetch_allow_networks]
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or None, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchUnreachable(f"{url}: the host {parts.hostname!r} does not resolve") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if any(address in network for network in allowed):
+            continue
+        if not address.is_global:
+            raise URLNotAllowed(
+                f"{url}: {parts.hostname} is {address}, a private or local address "
+                "(NEWSDESK_FETCH_ALLOW_NETWORKS lists the ones that may be fetched)"
+            )
+
+
+def fetch(
+    url: str,
+    settings: Settings,
+    etag: str | None = None,
+    modified: str | None = None,
+    pacer: HostPacer | None = None,
+) -> Fetched:
+    check_url(url, settings)
+    headers = {"User-Agent": USER_AGENT}
+    if etag:
+        headers["If-None-Match"] = etag
+    if modified:
+        headers["If-Modified-Since"] = modified
+
+    def checked(request: httpx.Request) -> None:  # every hop, redirects included
+        check_url(str(request.url), settings)
+        if pacer is not None:
+            pacer.wait(request.url.host)
+
+    client = httpx.Client(
+        follow_redirects=True,
+        max_redirects=settings.fetch_max_redirects,
+        timeout=settings.fetch_timeout_s,
+        event_hooks={"request": [checked]},
+        trust_env=False,  # no proxies from the environment: the checked address is the one used
+    )
+    try:
+        with client, client.stream("GET", url, headers=headers) as response:
+            if response.status_code == 304:
+                return Fetched(str(response.url), 304, etag=etag, modified=modified)
+            if response.status_code >= 400:
+                raise FetchHTTPError(f"{url}: the server answered {response.status_code}")
+            declared = int(response.headers.get("content-length") or 0)
+            if declared > settings.fetch_max_bytes:
+                raise _too_large(url, settings)
+            body = bytearray()
+            deadline = time.monotonic() + settings.fetch_timeout_s
+            for piece in response.iter_bytes():
+                body += piece
+                if len(body) > settings.fetch_max_bytes:
+                    raise _too_large(url, settings)
+                if time.monotonic() > deadline:  # a server that trickles bytes forever
+                    raise FetchTimeout(f"{url}: no whole response in {settings.fetch_timeout_s}s")
+            return Fetched(
+                str(response.url),
+                response.status_code,
+                bytes(body),
+                response.headers.get("etag"),
+                response.headers.get("last-modified"),
+                response.headers.get("content-type", ""),
+            )
+    except httpx.TooManyRedirects as exc:
+        raise TooManyRedirects(
+            f"{url}: more than {settings.fetch_max_redirects} redirects"
+        ) from exc
+    except httpx.TimeoutException as exc:
+        raise FetchTimeout(f"{url}: no answer in {settings.fetch_timeout_s}s") from exc
+    except httpx.HTTPError as exc:
+        raise FetchUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+
+def _too_large(url: str, settings: Settings) -> ResponseTooLarge:
+    return ResponseTooLarge(
+        f"{url}: larger than {settings.fetch_max_bytes:,} bytes (NEWSDESK_FETCH_MAX_BYTES)"
+    )
+
+
+# --- pages -----------------------------------------------------------------------------------
+def read_page(
+    fetched: Fetched, settings: Settings, fallback: dict[str, Any] | None = None
+) -> Article:
+    """The article on a page: trafilatura's text and metadata; the feed item's title, date and
+    outlet fill what the page lacks."""
+    import trafilatura
+
+    fallback = fallback or {}
+    html = fetched.body.decode(_charset(fetched.content_type) or "utf-8", errors="replace")
+    extracted = trafilatura.bare_extraction(
+        html, url=fetched.url, with_metadata=True, include_comments=False, favor_precision=True
+    )
+    doc = extracted.as_dict() if extracted is not None else {}
+    text = doc.get("text") or ""
+    title = doc.get("title") or fallback.get("title")
+    if not text.strip() or not title:
+        raise NoArticleText(f"{fetched.url}: the page holds no article (no text or no title)")
+    fields = {
+        "title": title,
+        "body": text,
+        "url": doc.get("url") or fallback.get("url") or fetched.url,
+        "source": fallback.get("source") or doc.get("sitename"),
+        "author": doc.get("author") or fallback.get("author"),
+        "published_at": doc.get("date") or fallback.get("published_at"),
+    }
+    return make_article(
+        {k: v for k, v in fields.items() if v is not None}, fetched.url, settings.max_article_chars
+    )
+
+
+def _charset(content_type: str) -> str | None:
+    for piece in content_type.split(";")[1:]:
+        key, _, value = piece.strip().partition("=")
+        if key.lower() == "charset" and value:
+            try:
+                "".encode(value.strip('"'))
+                return value.strip('"')
+            except LookupError:
+                return None
+    return None
+
+
+# --- feeds -----------------------------------------------------------------------------------
+@dataclass
+class FeedItem:
+    key: str  # the item's guid, else its link
+    link: str
+    title: str | None
+    published_at: str | None
+
+
+@dataclass
+class ParsedFeed:
+    title: str | None
+    items: list[FeedItem]
+    total: int  # items in the document, before the cap
+
+
+def parse_feed(fetched: Fetched, max_items: int) -> ParsedFeed:
+    import feedparser
+
+    parsed = feedparser.parse(fetched.body)
+    version = parsed.get("version") or ""
+    if not version:
+        reason = parsed.get("bozo_exception")
+        raise NotAFeed(
+            f"{fetched.url}: not an RSS or Atom feed" + (f" ({reason})" if reason else "")
+        )
+    items = []
+    for entry in parsed.entries:
+        link = entry.get("link")
+        if not link:
+            continue
+        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
+        published = datetime(*stamp[:6], tzinfo=UTC).isoformat() if stamp else None
+        items.append(FeedItem(entry.get("id") or link, link, entry.get("title"), published))
+    if parsed.get("bozo") and not items:  # malformed, and nothing could be read from it
+        raise NotAFeed(f"{fetched.url}: malformed feed ({parsed.get('bozo_exception')})")
+    items.sort(key=lambda i: i.published_at or "", reverse=True)  # newest first under the cap
+    return ParsedFeed(parsed.feed.get("title"), items[:max_items], len(items))
+
+
+# --- the store -------------------------------------------------------------------------------
+@dataclass
+class Feed:
+    url: str
+    index: str
+    added: str
+    status: str = "new"  # new, ok, error
+    last_fetch: str | None = None
+    last_error: str | None = None  # "Name: message"
+    items_seen: int = 0
+    title: str | None = None
+    etag: str | None = None
+    modified: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in (
+            "url", "index", "title", "status", "last_fetch", "last_error", "items_seen", "added"
+        )}  # fmt: skip
+
+
+class FeedStore:
+    """Feeds and the items each has brought in, in `<index_dir>/feeds.sqlite3`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS feeds (
+                    url TEXT, idx TEXT, added TEXT, status TEXT, last_fetch TEXT,
+                    last_error TEXT, items_seen INTEGER, title TEXT, etag TEXT, modified TEXT,
+                    PRIMARY KEY (url, idx));
+                CREATE TABLE IF NOT EXISTS items (
+                    feed TEXT, idx TEXT, key TEXT, link TEXT, article_id TEXT, etag TEXT,
+                    modified TEXT, PRIMARY KEY (feed, idx, key));
+                """
+            )
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
+            yield db
+
+    def add(self, url: str, index: str) -> Feed:
+        feed = Feed(url, index, _now())
+        with self._db() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (url, index, feed.added, feed.status, None, None, 0, None, None, None),
+            )
+        return self.get(url, index)
+
+    def get(self, url: str, index: str) -> Feed:
+        found = [f for f in self.list(index) if f.url == url]
+        if not found:
+            raise UnknownFeed(f"no feed {url!r} in index {index!r}")
+        return found[0]
+
+    def list(self, index: str | None = None) -> list[Feed]:
+        query = "SELECT url, idx, added, status, last_fetch, last_error, items_seen, title, " \
+                "etag, modified FROM feeds"  # fmt: skip
+        with self._db() as db:
+            rows = db.execute(query + (" WHERE idx = ?" if index else "") + " ORDER BY added",
+                              (index,) if index else ()).fetchall()  # fmt: skip
+        return [Feed(*row) for row in rows]
+
+    def remove(self, url: str, index: str) -> None:
+        self.get(url, index)
+        with self._db() as db:
+            db.execute("DELETE FROM feeds WHERE url = ? AND idx = ?", (url, index))
+            db.execute("DELETE FROM items WHERE feed = ? AND idx = ?", (url, index))
+
+    def save(self, feed: Feed) -> None:
+        with self._db() as db:
+            db.execute(
+                "UPDATE feeds SET status=?, last_fetch=?, last_error=?, items_seen=?, title=?, "
+                "etag=?, modified=? WHERE url=? AND idx=?",
+                (feed.status, feed.last_fetch, feed.last_error, feed.items_seen, feed.title,
+                 feed.etag, feed.modified, feed.url, feed.index),
+            )  # fmt: skip
+
+    def item(self, feed: Feed, key: str) -> tuple[str | None, str | None] | None:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT etag, modified FROM items WHERE feed=? AND idx=? AND key=?",
+                (feed.url, feed.index, key),
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def save_item(self, feed: Feed, item: FeedItem, article_id: str, fetched: Fetched) -> None:
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO items VALUES (?,?,?,?,?,?,?)",
+                (feed.url, feed.index, item.key, item.link, article_id, fetched.etag,
+                 fetched.modified),
+            )  # fmt: skip
+
+
+def store_for(settings: Settings) -> FeedStore:
+    return FeedStore(settings.index_dir / "feeds.sqlite3")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- polling ---------------------------------------------------------------------------------
+@dataclass
+class PollReport:
+    feed: str
+    status: str
+    items: int = 0  # items read from the feed this time (after the cap)
+    fetched: int = 0  # pages downloaded
+    unchanged: int = 0  # pages that had not changed (304 or the same text)
+    ingested: int = 0  # articles added or updated
+    errors: list[str] = field(default_factory=list)
+
+
+Ingest = Callable[[list[Article], str], Any]  # (articles, index) -> IngestReport
+
+
+def poll(
+    feed: Feed, store: FeedStore, settings: Settings, ingest: Ingest, pacer: HostPacer
+) -> PollReport:
+    """Read the feed once and ingest its new or changed items."""
+    feed.last_fetch = _now()
+    report = PollReport(feed.url, "ok")
+    try:
+        fetched = fetch(feed.url, settings, feed.etag, feed.modified, pacer)
+        if fetched.status == 304:
+            feed.status, feed.last_error = "ok", None
+            store.save(feed)
+            report.status = "not modified"
+            return report
+        parsed = parse_feed(fetched, settings.feed_max_items)
+    except FetchError as exc:
+        feed.status, feed.last_error = "error", f"{exc.name}: {exc.message}"
+        store.save(feed)
+        report.status = "error"
+        report.errors.append(feed.last_error)
+        return report
+    feed.title = parsed.title or feed.title
+    feed.etag, feed.modified = fetched.etag, fetched.modified
+    report.items = len(parsed.items)
+    for item in parsed.items:
+        try:
+            _poll_item(feed, item, store, settings, ingest, pacer, report)
+        except NewsdeskError as exc:
+            report.errors.append(f"{item.link}: {exc.name}: {exc.message}")
+    feed.items_seen += report.ingested
+    feed.status = "ok"
+    feed.last_error = report.errors[-1] if report.errors else None
+    store.save(feed)
+    return report
+
+
+def _poll_item(
+    feed: Feed,
+    item: FeedItem,
+    store: FeedStore,
+    settings: Settings,
+    ingest: Ingest,
+    pacer: HostPacer,
+    report: PollReport,
+) -> None:
+    known = store.item(feed, item.key)
+    page = fetch(item.link, settings, *(known or (None, None)), pacer=pacer)
+    report.fetched += 1
+    if page.status == 304:
+        report.unchanged += 1
+        return
+    fallback = {"title": item.title, "url": item.link, "source": feed.title,
+                "published_at": item.published_at}  # fmt: skip
+    article = read_page(page, settings, fallback)
+    done = ingest([article], feed.index)
+    if getattr(done, "unchanged", 0):
+        report.unchanged += 1
+    else:
+        report.ingested += 1
+    store.save_item(feed, item, article.id, page)
+
+
+def poll_all(
+    settings: Settings, ingest: Ingest, index: str | None = None, pacer: HostPacer | None = None
+) -> list[PollReport]:
+    store = store_for(settings)
+    pacer = pacer or HostPacer(settings.fetch_host_delay_s)
+    return [poll(f, store, settings, ingest, pacer) for f in store.list(index)]
+
+
+def watch(
+    settings: Settings,
+    ingest: Ingest,
+    index: str | None = None,
+    stop: threading.Event | None = None,
+    on_report: Callable[[PollReport], None] | None = None,
+) -> None:
+    """Poll every feed each `feed_interval_s` until `stop` is set."""
+    stop = stop or threading.Event()
+    pacer = HostPacer(settings.fetch_host_delay_s)
+    while not stop.is_set():
+        started = time.monotonic()
+        for report in poll_all(settings, ingest, index, pacer):
+            if on_report:
+                on_report(report)
+            if stop.is_set():
+                return
+        stop.wait(max(0.0, settings.feed_interval_s - (time.monotonic() - started)))

@@ -1,0 +1,415 @@
+"""Feeds and pages from a real HTTP server on 127.0.0.1 (started here), read with feedparser and
+trafilatura and ingested into a real index with the real embedder."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from rag.cli import app
+from rag.config import Settings
+from rag.desk import Desk
+from rag.errors import (
+    FetchHTTPError,
+    FetchTimeout,
+    NoArticleText,
+    NotAFeed,
+    ResponseTooLarge,
+    TooManyRedirects,
+    URLNotAllowed,
+)
+from rag.feeds import HostPacer, fetch, poll_all, read_page, store_for
+from tests.conftest import CORPUS, free_port
+
+ARTICLES = [json.loads(line) for line in CORPUS.open(encoding="utf-8")][:3]
+
+
+def page_html(article: dict[str, Any], body: str | None = None) -> str:
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in (body or article["body"]).split("\n") if p)
+    return (
+        f"<html><head><title>{escape(article['title'])}</title>"
+        f'<meta property="og:title" content="{escape(article["title"])}">'
+        f'<meta name="author" content="{escape(article.get("author") or "Staff")}">'
+        f'<meta property="article:published_time" content="{article["published_at"]}">'
+        f"</head><body><nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>{escape(article['title'])}</h1>{paragraphs}</article>"
+        "<footer>Copyright The Test Outlet</footer></body></html>"
+    )
+
+
+def rss(items: list[tuple[str, str, str]], title: str = "Test Outlet") -> str:
+    entries = "".join(
+        f"<item><title>{escape(t)}</title><link>{escape(link)}</link><guid>{escape(link)}</guid>"
+        f"<pubDate>{date}</pubDate></item>"
+        for t, link, date in items
+    )
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://example.test/</link><description>news</description>{entries}"
+        "</channel></rss>"
+    )
+
+
+def atom(items: list[tuple[str, str, str]]) -> str:
+    entries = "".join(
+        f'<entry><title>{escape(t)}</title><link href="{escape(link)}"/><id>{escape(link)}</id>'
+        f"<updated>{date}</updated></entry>"
+        for t, link, date in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>Atom Outlet</title><id>urn:atom-outlet</id><updated>2023-12-01T00:00:00Z</updated>"
+        f"{entries}</feed>"
+    )
+
+
+class Site:
+    """Routes the test changes while the server runs: path -> (status, content type, bytes)."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
+        self.hits: dict[str, int] = {}
+
+    def put(self, path: str, body: str | bytes, ctype: str = "text/html; charset=utf-8",
+            status: int = 200, **headers: str) -> None:  # fmt: skip
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.routes[path] = (status, ctype, data, headers)
+
+
+def handler_for(site: Site) -> type[http.server.BaseHTTPRequestHandler]:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            site.hits[self.path] = site.hits.get(self.path, 0) + 1
+            if self.path == "/hang":
+                time.sleep(5)
+                return
+            if self.path.startswith("/loop"):
+                n = int(self.path[5:] or 0)
+                self.send_response(302)
+                self.send_header("Location", f"/loop{n + 1}")
+                self.end_headers()
+                return
+            if self.path not in site.routes:
+                self.send_error(404)
+                return
+            status, ctype, data, headers = site.routes[self.path]
+            etag = f'"{hash(data) & 0xFFFFFFFF:x}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.end_headers()
+                return
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("ETag", etag)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[Site, str]]:
+    site = Site()
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler_for(site))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site, f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        index_dir=tmp_path / "indexes",
+        fetch_allow_networks=["127.0.0.0/8"],
+        fetch_host_delay_s=0,
+        fetch_timeout_s=2,
+        fetch_max_bytes=200_000,
+        generator_backend="extractive",
+    )
+
+
+def rfc822(iso: str) -> str:
+    return format_datetime(datetime.fromisoformat(iso).astimezone(UTC))
+
+
+def publish(site: Site, base: str, articles: list[dict[str, Any]]) -> None:
+    for i, a in enumerate(articles):
+        site.put(f"/news/{i}.html", page_html(a))
+    site.put(
+        "/feed.xml",
+        rss(
+            [
+                (a["title"], f"{base}/news/{i}.html", rfc822(a["published_at"]))
+                for i, a in enumerate(articles)
+            ]
+        ),  # fmt: skip
+        "application/rss+xml",
+    )
+
+
+def test_a_feed_is_followed_polled_and_its_items_answer_with_citations(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    server, base = site
+    publish(server, base, ARTICLES[:2])
+    desk = Desk(settings, embedder=embedder)
+    store = store_for(settings)
+    store.add(f"{base}/feed.xml", "live")
+
+    (report,) = poll_all(settings, desk.ingest_articles, "live")
+    assert (report.status, report.items, report.ingested, report.errors) == ("ok", 2, 2, [])
+    feed = store.get(f"{base}/feed.xml", "live")
+    assert (feed.status, feed.items_seen, feed.title, feed.last_error) == (
+        "ok",
+        2,
+        "Test Outlet",
+        None,
+    )
+    index = desk.index("live")
+    article, _ = index.get_article(_article_id(desk, "live", f"{base}/news/0.html"))
+    assert article.title == ARTICLES[0]["title"] and article.source == "Test Outlet"
+    assert article.published_at is not None
+
+    # Re-polling an unchanged feed fetches nothing and embeds nothing.
+    (again,) = poll_all(settings, desk.ingest_articles, "live")
+    assert again.status == "not modified" and again.fetched == 0
+
+    # A new item appears in the feed: the next poll ingests only it, and an answer cites it.
+    publish(server, base, ARTICLES[:3])
+    (third,) = poll_all(settings, desk.ingest_articles, "live")
+    assert (third.items, third.ingested, third.unchanged) == (3, 1, 2)
+    new_sentence = next(s for s in ARTICLES[2]["body"].split(". ") if len(s.split()) > 8)
+    answer = desk.answer(new_sentence, index="live")
+    assert not answer.abstained
+    assert any(c.url == f"{base}/news/2.html" or c.title == ARTICLES[2]["title"]
+               for c in answer.citations)  # fmt: skip
+
+
+def test_a_corrected_page_replaces_its_sentences_under_the_same_id(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    server, base = site
+    publish(server, base, ARTICLES[:1])
+    desk = Desk(settings, embedder=embedder)
+    store_for(settings).add(f"{base}/feed.xml", "live")
+    poll_all(settings, desk.ingest_articles, "live")
+    article_id = _article_id(desk, "live", f"{base}/news/0.html")
+    corrected = "The harbour authority said on Tuesday that the pier reopened after repairs."
+    server.put("/news/0.html", page_html(ARTICLES[0], ARTICLES[0]["body"] + "\n" + corrected))
+    server.put("/feed.xml", server.routes["/feed.xml"][2] + b" ", "application/rss+xml")
+    (report,) = poll_all(settings, desk.ingest_articles, "live")
+    assert report.ingested == 1 and report.errors == []
+    article, _ = desk.index("live").get_article(article_id)
+    assert corrected in article.body
+    answer = desk.answer("When did the pier reopen after repairs?", index="live")
+    assert any(corrected == c.text for c in answer.citations)
+
+
+def test_an_atom_feed_is_read_too(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    server, base = site
+    a = ARTICLES[0]
+    server.put("/a.html", page_html(a))
+    server.put("/atom.xml", atom([(a["title"], f"{base}/a.html", a["published_at"])]),
+               "application/atom+xml")  # fmt: skip
+    desk = Desk(settings, embedder=embedder)
+    store_for(settings).add(f"{base}/atom.xml", "live")
+    (report,) = poll_all(settings, desk.ingest_articles, "live")
+    assert (report.status, report.ingested) == ("ok", 1)
+    assert store_for(settings).get(f"{base}/atom.xml", "live").title == "Atom Outlet"
+
+
+def test_bad_feeds_get_named_errors_and_other_feeds_go_on(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    server, base = site
+    publish(server, base, ARTICLES[:1])
+    server.put("/broken.xml", "<rss><channel><item><title>oops</", "application/rss+xml")
+    server.put("/page.html", page_html(ARTICLES[1]))
+    server.put("/gone.xml", "gone", status=410)
+    desk = Desk(settings, embedder=embedder)
+    store = store_for(settings)
+    for path in ("/broken.xml", "/page.html", "/gone.xml", "/missing.xml", "/loop", "/feed.xml"):
+        store.add(base + path, "live")
+    reports = {r.feed[len(base) :]: r for r in poll_all(settings, desk.ingest_articles, "live")}
+    errors = {p: (store.get(base + p, "live").last_error or "").split(":")[0] for p in reports}
+    assert errors == {
+        "/broken.xml": "NotAFeed",
+        "/page.html": "NotAFeed",
+        "/gone.xml": "FetchHTTPError",
+        "/missing.xml": "FetchHTTPError",
+        "/loop": "TooManyRedirects",
+        "/feed.xml": "",
+    }
+    assert reports["/feed.xml"].ingested == 1
+    assert all(store.get(base + p, "live").status == "error" for p in errors if p != "/feed.xml")
+
+
+def test_fetch_refuses_and_caps(site: tuple[Site, str], settings: Settings) -> None:
+    server, base = site
+    with pytest.raises(URLNotAllowed):
+        fetch("file:///etc/passwd", settings)
+    with pytest.raises(URLNotAllowed):  # loopback, when the settings do not allow it
+        fetch(f"{base}/feed.xml", Settings(index_dir=settings.index_dir))
+    with pytest.raises(URLNotAllowed):  # a host outside the allowed names, before any look-up
+        fetch("http://news.invalid/feed.xml", Settings(fetch_allow_hosts=["127.0.0.1"]))
+    server.put("/big.html", "<p>" + "x" * 300_000 + "</p>")
+    with pytest.raises(ResponseTooLarge):
+        fetch(f"{base}/big.html", settings)
+    with pytest.raises(FetchTimeout):
+        fetch(f"{base}/hang", settings)
+    with pytest.raises(TooManyRedirects):
+        fetch(f"{base}/loop", settings)
+    with pytest.raises(FetchHTTPError):
+        fetch(f"{base}/nothing-here", settings)
+    # A redirect to an address the settings refuse is refused at that hop.
+    server.put("/away", "", status=302, Location="http://10.255.255.1/")
+    with pytest.raises(URLNotAllowed):
+        fetch(f"{base}/away", settings)
+
+
+def test_pages_without_article_text_and_other_encodings(
+    site: tuple[Site, str], settings: Settings
+) -> None:
+    server, base = site
+    server.put("/empty.html", "<html><body><nav><a href='/'>Home</a></nav></body></html>")
+    with pytest.raises(NoArticleText):
+        read_page(fetch(f"{base}/empty.html", settings), settings)
+    body = (
+        "Les élèves du lycée ont présenté leurs travaux à la mairie de Besançon jeudi soir. "
+        "Le maire a salué un travail remarquable et promis une exposition au printemps."
+    )
+    latin = page_html(
+        {"title": "Exposition à Besançon", "body": body, "published_at": "2024-01-04"}
+    )
+    server.put("/latin.html", latin.encode("latin-1"), "text/html; charset=iso-8859-1")
+    article = read_page(fetch(f"{base}/latin.html", settings), settings)
+    assert "élèves" in article.body and article.title == "Exposition à Besançon"
+    with pytest.raises(NotAFeed):
+        from rag.feeds import parse_feed
+
+        parse_feed(fetch(f"{base}/latin.html", settings), 10)
+
+
+def test_a_huge_feed_is_read_up_to_the_cap_newest_first(
+    site: tuple[Site, str], settings: Settings
+) -> None:
+    from rag.feeds import parse_feed
+
+    server, base = site
+    days = [f"2023-{1 + i % 12:02d}-{1 + i % 28:02d}T00:00:00+00:00" for i in range(10_000)]
+    items = [(f"Item {i}", f"{base}/i/{i}", rfc822(day)) for i, day in enumerate(days)]
+    server.put("/huge.xml", rss(items), "application/rss+xml")
+    huge = Settings(**{**settings.model_dump(), "fetch_max_bytes": 5_000_000})
+    parsed = parse_feed(fetch(f"{base}/huge.xml", huge), huge.feed_max_items)
+    assert parsed.total == 10_000 and len(parsed.items) == huge.feed_max_items
+    dates = [i.published_at for i in parsed.items]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_the_host_pacer_spaces_requests_to_one_host() -> None:
+    pacer = HostPacer(0.2)
+    started = time.monotonic()
+    for _ in range(3):
+        pacer.wait("example.test")
+    pacer.wait("other.test")
+    assert time.monotonic() - started >= 0.4
+
+
+def test_feeds_cli(site: tuple[Site, str], settings: Settings, monkeypatch: Any) -> None:
+    _, base = site
+    monkeypatch.setenv("NEWSDESK_INDEX_DIR", str(settings.index_dir))
+    monkeypatch.setenv("NEWSDESK_FETCH_ALLOW_NETWORKS", '["127.0.0.0/8"]')
+    runner = CliRunner()
+    added = runner.invoke(app, ["feeds", "add", f"{base}/feed.xml", "--index", "live"])
+    assert added.exit_code == 0, added.output
+    listed = json.loads(runner.invoke(app, ["feeds", "list"]).output)
+    assert [(f["url"], f["index"], f["status"]) for f in listed] == [
+        (f"{base}/feed.xml", "live", "new")
+    ]
+    refused = runner.invoke(app, ["feeds", "add", "file:///etc/passwd"])
+    assert refused.exit_code == 2 and "URLNotAllowed" in refused.stderr
+
+
+def _article_id(desk: Desk, index: str, url: str) -> str:
+    from rag.articles import make_article
+
+    return make_article({"title": "t", "body": "b", "url": url}, "test", 10_000).id
+
+
+WRITE = {"Authorization": "Bearer write-secret"}
+
+
+def test_the_service_follows_feeds_and_answers_from_a_new_item(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    server, base = site
+    publish(server, base, ARTICLES[:1])
+    live = Settings(
+        **settings.model_dump()
+        | {"write_keys": ["write-secret"], "watch_feeds": True, "feed_interval_s": 1,
+           "default_index": "live"}
+    )  # fmt: skip
+    desk = Desk(live, embedder=embedder)
+    with TestClient(create_app(live, desk)) as client:
+        refused = client.post("/v1/feeds", json={"url": f"{base}/feed.xml"})
+        assert refused.status_code == 401
+        bad = client.post("/v1/feeds", json={"url": "file:///etc/passwd"}, headers=WRITE)
+        assert (bad.status_code, bad.json()["error"]) == (422, "URLNotAllowed")
+        added = client.post("/v1/feeds", json={"url": f"{base}/feed.xml"}, headers=WRITE)
+        assert added.status_code == 201 and added.json()["status"] == "new"
+
+        # A new item appears in the feed while the service runs; it gets asked about and cited.
+        publish(server, base, ARTICLES[:3])
+        sentence = next(s for s in ARTICLES[2]["body"].split(". ") if len(s.split()) > 8)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            feeds = client.get("/v1/feeds").json()
+            if feeds[0]["items_seen"] >= 3:
+                break
+            time.sleep(0.5)
+        assert feeds[0]["status"] == "ok" and feeds[0]["items_seen"] == 3, feeds
+        answer = client.post("/v1/ask", json={"question": sentence}).json()
+        assert any(c["title"] == ARTICLES[2]["title"] for c in answer["citations"]), answer
+
+        # One page, fetched on request.
+        server.put("/one.html", page_html(ARTICLES[0] | {"title": "A page fetched on its own"}))
+        fetched = client.post("/v1/articles/fetch", json={"url": f"{base}/one.html"},
+                              headers=WRITE)  # fmt: skip
+        assert fetched.status_code == 200 and fetched.json()["added"] == 1
+        (article_id,) = fetched.json()["article_ids"]
+        assert client.get(f"/v1/articles/{article_id}").json()["title"] == (
+            "A page fetched on its own"
+        )
+        empty = client.post("/v1/articles/fetch", json={"url": f"{base}/nothing"}, headers=WRITE)
+        assert empty.json()["error"] == "FetchHTTPError"
+
+        gone = client.delete("/v1/feeds", params={"url": f"{base}/feed.xml"}, headers=WRITE)
+        assert gone.status_code == 204 and client.get("/v1/feeds").json() == []
