@@ -174,6 +174,7 @@ class ArticleSummary(BaseModel):
     published_at: str | None
     author: str | None
     category: str | None
+    updated_at: str | None = None  # when a changed version replaced an earlier one
 
 
 class ArticleList(BaseModel):

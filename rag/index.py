@@ -75,6 +75,7 @@ def _article_from(record_id: str, body: str, meta: dict[str, Any]) -> Article:
         published_at=meta.get("published_at"),
         author=meta.get("author"),
         category=meta.get("category"),
+        updated_at=meta.get("updated_at"),
     )
 
 
@@ -132,8 +133,12 @@ class Index:
     # --- articles ----------------------------------------------------------------------------
     def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
         """Content hash of every complete article (or of those of `ids` that exist)."""
+        return {i: m["content_hash"] for i, m in self.article_meta(ids).items()}
+
+    def article_meta(self, ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The stored fields (no body) of every complete article, or of those of `ids`."""
         got = self._articles.get(ids=list(ids) if ids is not None else None, include=["metadatas"])
-        return {i: m["content_hash"] for i, m in zip(got["ids"], got["metadatas"], strict=True)}
+        return dict(zip(got["ids"], got["metadatas"], strict=True))
 
     def put_articles(self, done: Sequence[tuple[Article, Sequence[tuple[int, int]]]]) -> None:
         """Written last in an ingest: a record says its article's chunks are complete."""

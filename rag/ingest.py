@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rag.chunking import chunk_sentences, embed_text
@@ -98,8 +98,22 @@ def ingest(
     started = time.perf_counter()
     index.check_chunk_settings(settings)
     report = IngestReport(article_ids=[a.id for a in articles])
-    known = index.article_hashes([a.id for a in articles]) if articles else {}
-    todo = [a for a in articles if known.get(a.id) != a.content_hash]
+    stored = index.article_meta([a.id for a in articles]) if articles else {}
+    known = {i: m["content_hash"] for i, m in stored.items()}
+    # A new version of a stored article keeps its first publication date when it names none,
+    # and records when it replaced the old one.
+    articles = [
+        replace(a, published_at=stored[a.id].get("published_at")) if (
+            a.id in stored and a.published_at is None
+        ) else a
+        for a in articles
+    ]  # fmt: skip
+    now = int(time.time())
+    todo = [
+        replace(a, updated_at=a.updated_at or now) if a.id in known else a
+        for a in articles
+        if known.get(a.id) != a.content_hash
+    ]
     report.unchanged = len(articles) - len(todo)
     plans = [
         _Planned(article, spans, chunks, article.id not in known)

@@ -22,11 +22,15 @@ class Article:
     published_at: int | None = None  # epoch seconds, UTC
     author: str | None = None
     category: str | None = None
+    updated_at: int | None = None  # when a changed version replaced an earlier one
 
     @property
     def content_hash(self) -> str:
-        """Changes whenever anything stored about the article changes."""
-        payload = json.dumps(asdict(self), sort_keys=True, ensure_ascii=False)
+        """Changes whenever anything stored about the article changes, but the time of the
+        change itself."""
+        fields = asdict(self)
+        del fields["updated_at"]
+        payload = json.dumps(fields, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def meta(self) -> dict[str, str | int]:

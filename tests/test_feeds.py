@@ -216,6 +216,8 @@ def test_a_corrected_page_replaces_its_sentences_under_the_same_id(
     store_for(settings).add(f"{base}/feed.xml", "live")
     poll_all(settings, desk.ingest_articles, "live")
     article_id = _article_id(desk, "live", f"{base}/news/0.html")
+    first, _ = desk.index("live").get_article(article_id)
+    assert first.updated_at is None
     corrected = "The harbour authority said on Tuesday that the pier reopened after repairs."
     server.put("/news/0.html", page_html(ARTICLES[0], ARTICLES[0]["body"] + "\n" + corrected))
     server.put("/feed.xml", server.routes["/feed.xml"][2] + b" ", "application/rss+xml")
@@ -223,6 +225,8 @@ def test_a_corrected_page_replaces_its_sentences_under_the_same_id(
     assert report.ingested == 1 and report.errors == []
     article, _ = desk.index("live").get_article(article_id)
     assert corrected in article.body
+    # the correction keeps the first publication date and records when it came
+    assert article.published_at == first.published_at and article.updated_at is not None
     answer = desk.answer("When did the pier reopen after repairs?", index="live")
     assert any(corrected == c.text for c in answer.citations)
 

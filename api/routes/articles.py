@@ -35,6 +35,7 @@ def _summary(article: Article) -> ArticleSummary:
         published_at=iso_date(article.published_at),
         author=article.author,
         category=article.category,
+        updated_at=iso_date(article.updated_at),
     )
 
 
