@@ -112,14 +112,13 @@ def fetch(
     modified: str | None = None,
     pacer: HostPacer | None = None,
 ) -> Fetched:
-    check_url(url, settings)
     headers = {"User-Agent": USER_AGENT}
     if etag:
         headers["If-None-Match"] = etag
     if modified:
         headers["If-Modified-Since"] = modified
 
-    def checked(request: httpx.Request) -> None:  # every hop, redirects included
+    def checked(request: httpx.Request) -> None:  # every hop: the first and each redirect
         check_url(str(request.url), settings)
         if pacer is not None:
             pacer.wait(request.url.host)
