@@ -663,6 +663,8 @@ def test_parts_show_each_outlets_finding_with_its_citation(
     log = events(page)
     part_event = next(e for e in log if e["type"] == "part")
     assert part_event["busy"] == "true"  # shown while the answer is still coming
+    last_sentence = [e for e in log if e["type"] == "sentence"][-1]
+    assert last_sentence["shown"].strip() == "Yes.1"  # the finding shows in its row, once
     done = log[-1]["data"]["answer"]
     (part,) = done["parts"]
     assert (part["source"], part["status"]) == ("Space Notes 𝕏", "supported")

@@ -105,7 +105,7 @@
     ".a-text{margin:0;overflow-wrap:anywhere}",
     ".s.provisional{color:var(--faint)}",
     ".s.verified{color:var(--ink)}",
-    ".s.rejected{display:none}",
+    ".s.rejected,.s.in-part{display:none}",
     ".thinking{display:flex;align-items:center;gap:8px;color:var(--muted);font-size:13.5px}",
     ".a-text:not(:empty)+.thinking{margin-top:8px}",
     ".dots{display:inline-flex;gap:3px}",
@@ -629,6 +629,7 @@
     this.pendingBreak = false;
     this.citations = {};
     this.parts = null; // the <ol> of findings, once a `part` event came
+    this.partFindings = []; // their texts: a statement that repeats one is shown in its row
     this.finished = false;
   }
   Turn.prototype.span = function (i) {
@@ -664,6 +665,10 @@
   Turn.prototype.sentence = function (d) {
     var s = this.span(d.index);
     s.checked = true;
+    if (!s.text && this.partFindings.indexOf(d.text) >= 0) {
+      s.el.className = "s in-part"; // already shown, cited, in its part's row
+      return;
+    }
     if (d.supported) {
       s.el.className = "s verified";
       (d.citations || []).forEach(
@@ -697,6 +702,7 @@
       this.node.insertBefore(this.parts, this.progress);
     }
     this.parts.appendChild(partItem(d, this.citations));
+    this.partFindings.push(d.finding);
   };
   // "Yes." or "No.": what the first supported statement implies, shown ahead of it.
   Turn.prototype.verdict = function (d) {
