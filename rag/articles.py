@@ -110,7 +110,7 @@ def make_article(fields: dict[str, Any], where: str, max_chars: int) -> Article:
                 f"{where}: id {given!r} must be 1-128 letters, digits or . _ : - "
                 "and start with a letter or digit"
             )
-    article_id = given or _derived_id(optional["url"], title.strip(), body)
+    article_id = given or derived_id(optional["url"], title.strip(), body)
     return Article(
         id=article_id,
         title=" ".join(title.split()),
@@ -120,7 +120,7 @@ def make_article(fields: dict[str, Any], where: str, max_chars: int) -> Article:
     )
 
 
-def _derived_id(url: str | None, title: str, body: str) -> str:
+def derived_id(url: str | None, title: str, body: str) -> str:
     if url:
         return "u-" + hashlib.sha256(url.encode()).hexdigest()[:16]
     return "c-" + hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:16]

@@ -348,10 +348,6 @@ def eval_compare_command(
     print_comparison(out, result)
 
 
-if __name__ == "__main__":
-    app()
-
-
 feeds_app = typer.Typer(no_args_is_help=True, help="RSS/Atom feeds an index follows.")
 app.add_typer(feeds_app, name="feeds")
 
@@ -435,3 +431,7 @@ def serve_command(
     if index:
         os.environ["NEWSDESK_DEFAULT_INDEX"] = index
     uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+
+
+if __name__ == "__main__":
+    app()

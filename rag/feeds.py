@@ -19,13 +19,14 @@ not stop the others, and one feed's does not stop other feeds.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from rag.articles import make_article
+from rag.articles import derived_id, make_article
 from rag.config import Settings
 from rag.errors import (
     FetchError,
@@ -51,6 +52,7 @@ from rag.errors import (
 from rag.types import Article
 
 USER_AGENT = "Newsdesk/0.1 (+self-hosted news questions)"
+log = logging.getLogger(__name__)
 
 
 # --- fetching --------------------------------------------------------------------------------
@@ -83,7 +85,11 @@ class HostPacer:
 
 def check_url(url: str, settings: Settings) -> None:
     """Refuse what is not http(s) or resolves to an address outside what the settings allow."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port out of range, a broken IPv6 host
+        raise URLNotAllowed(f"{url!r}: not a valid URL ({exc})") from exc
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise URLNotAllowed(f"{url!r}: only http and https URLs with a host are fetched")
     hosts = {h.lower() for h in settings.fetch_allow_hosts}
@@ -91,7 +97,7 @@ def check_url(url: str, settings: Settings) -> None:
         raise URLNotAllowed(f"{url}: {parts.hostname} is not in NEWSDESK_FETCH_ALLOW_HOSTS")
     allowed = [ipaddress.ip_network(n, strict=False) for n in settings.fetch_allow_networks]
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or None, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(parts.hostname, port or None, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise FetchUnreachable(f"{url}: the host {parts.hostname!r} does not resolve") from exc
     for info in infos:
@@ -161,6 +167,8 @@ def fetch(
         ) from exc
     except httpx.TimeoutException as exc:
         raise FetchTimeout(f"{url}: no answer in {settings.fetch_timeout_s}s") from exc
+    except httpx.InvalidURL as exc:
+        raise URLNotAllowed(f"{url!r}: not a valid URL ({exc})") from exc
     except httpx.HTTPError as exc:
         raise FetchUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
 
@@ -353,6 +361,11 @@ class FeedStore:
             )  # fmt: skip
 
 
+def article_id_for(link: str) -> str:
+    """The id an article fetched from `link` gets, the one `make_article` derives from a URL."""
+    return derived_id(link, "", "")
+
+
 def store_for(settings: Settings) -> FeedStore:
     return FeedStore(settings.index_dir / "feeds.sqlite3")
 
@@ -397,7 +410,6 @@ def poll(
         report.errors.append(feed.last_error)
         return report
     feed.title = parsed.title or feed.title
-    feed.etag, feed.modified = fetched.etag, fetched.modified
     report.items = len(parsed.items)
     for item in parsed.items:
         try:
@@ -405,7 +417,10 @@ def poll(
         except NewsdeskError as exc:
             report.errors.append(f"{item.link}: {exc.name}: {exc.message}")
     feed.items_seen += report.ingested
-    feed.status = "ok"
+    if not report.errors:  # a failed item is tried again: the next poll reads the feed again
+        feed.etag, feed.modified = fetched.etag, fetched.modified
+    everything_failed = parsed.items and len(report.errors) == len(parsed.items)
+    feed.status = "error" if everything_failed else "ok"
     feed.last_error = report.errors[-1] if report.errors else None
     store.save(feed)
     return report
@@ -428,7 +443,9 @@ def _poll_item(
         return
     fallback = {"title": item.title, "url": item.link, "source": feed.title,
                 "published_at": item.published_at}  # fmt: skip
-    article = read_page(page, settings, fallback)
+    # The article's id comes from the item's link: a page's canonical URL (kept as its url)
+    # may name a section front shared by many pages.
+    article = replace(read_page(page, settings, fallback), id=article_id_for(item.link))
     done = ingest([article], feed.index)
     if getattr(done, "unchanged", 0):
         report.unchanged += 1
@@ -455,11 +472,17 @@ def watch(
     """Poll every feed each `feed_interval_s` until `stop` is set."""
     stop = stop or threading.Event()
     pacer = HostPacer(settings.fetch_host_delay_s)
+    store = store_for(settings)
     while not stop.is_set():
         started = time.monotonic()
-        for report in poll_all(settings, ingest, index, pacer):
-            if on_report:
-                on_report(report)
+        for feed in store.list(index):
             if stop.is_set():
                 return
+            try:
+                report = poll(feed, store, settings, ingest, pacer)
+            except Exception:  # one feed's failure must not end the watch
+                log.exception("polling %s failed", feed.url)
+                continue
+            if on_report:
+                on_report(report)
         stop.wait(max(0.0, settings.feed_interval_s - (time.monotonic() - started)))

@@ -29,7 +29,7 @@ from rag.errors import (
     TooManyRedirects,
     URLNotAllowed,
 )
-from rag.feeds import HostPacer, fetch, poll_all, read_page, store_for
+from rag.feeds import HostPacer, article_id_for, fetch, poll_all, read_page, store_for
 from tests.conftest import CORPUS, free_port
 
 ARTICLES = [json.loads(line) for line in CORPUS.open(encoding="utf-8")][:3]
@@ -188,7 +188,7 @@ def test_a_feed_is_followed_polled_and_its_items_answer_with_citations(
         None,
     )
     index = desk.index("live")
-    article, _ = index.get_article(_article_id(desk, "live", f"{base}/news/0.html"))
+    article, _ = index.get_article(article_id_for(f"{base}/news/0.html"))
     assert article.title == ARTICLES[0]["title"] and article.source == "Test Outlet"
     assert article.published_at is not None
 
@@ -215,7 +215,7 @@ def test_a_corrected_page_replaces_its_sentences_under_the_same_id(
     desk = Desk(settings, embedder=embedder)
     store_for(settings).add(f"{base}/feed.xml", "live")
     poll_all(settings, desk.ingest_articles, "live")
-    article_id = _article_id(desk, "live", f"{base}/news/0.html")
+    article_id = article_id_for(f"{base}/news/0.html")
     first, _ = desk.index("live").get_article(article_id)
     assert first.updated_at is None
     corrected = "The harbour authority said on Tuesday that the pier reopened after repairs."
@@ -272,10 +272,29 @@ def test_bad_feeds_get_named_errors_and_other_feeds_go_on(
     assert all(store.get(base + p, "live").status == "error" for p in errors if p != "/feed.xml")
 
 
+def test_an_item_that_failed_is_tried_again_on_the_next_poll(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    server, base = site
+    publish(server, base, ARTICLES[:2])
+    server.put("/news/1.html", "busy", status=503)
+    desk = Desk(settings, embedder=embedder)
+    store_for(settings).add(f"{base}/feed.xml", "live")
+    (first,) = poll_all(settings, desk.ingest_articles, "live")
+    assert first.ingested == 1 and "FetchHTTPError" in first.errors[0]
+    server.put("/news/1.html", page_html(ARTICLES[1]))  # the feed itself has not changed
+    (second,) = poll_all(settings, desk.ingest_articles, "live")
+    assert (second.status, second.ingested, second.errors) == ("ok", 1, [])
+    assert store_for(settings).get(f"{base}/feed.xml", "live").items_seen == 2
+
+
 def test_fetch_refuses_and_caps(site: tuple[Site, str], settings: Settings) -> None:
     server, base = site
     with pytest.raises(URLNotAllowed):
         fetch("file:///etc/passwd", settings)
+    for broken in ("http://127.0.0.1:99999/feed.xml", "http://[::1/feed.xml"):
+        with pytest.raises(URLNotAllowed):
+            fetch(broken, settings)
     with pytest.raises(URLNotAllowed):  # loopback, when the settings do not allow it
         fetch(f"{base}/feed.xml", Settings(index_dir=settings.index_dir))
     with pytest.raises(URLNotAllowed):  # a host outside the allowed names, before any look-up
@@ -356,64 +375,3 @@ def test_feeds_cli(site: tuple[Site, str], settings: Settings, monkeypatch: Any)
     ]
     refused = runner.invoke(app, ["feeds", "add", "file:///etc/passwd"])
     assert refused.exit_code == 2 and "URLNotAllowed" in refused.stderr
-
-
-def _article_id(desk: Desk, index: str, url: str) -> str:
-    from rag.articles import make_article
-
-    return make_article({"title": "t", "body": "b", "url": url}, "test", 10_000).id
-
-
-WRITE = {"Authorization": "Bearer write-secret"}
-
-
-def test_the_service_follows_feeds_and_answers_from_a_new_item(
-    site: tuple[Site, str], settings: Settings, embedder: Any
-) -> None:
-    from fastapi.testclient import TestClient
-
-    from api.main import create_app
-
-    server, base = site
-    publish(server, base, ARTICLES[:1])
-    live = Settings(
-        **settings.model_dump()
-        | {"write_keys": ["write-secret"], "watch_feeds": True, "feed_interval_s": 1,
-           "default_index": "live"}
-    )  # fmt: skip
-    desk = Desk(live, embedder=embedder)
-    with TestClient(create_app(live, desk)) as client:
-        refused = client.post("/v1/feeds", json={"url": f"{base}/feed.xml"})
-        assert refused.status_code == 401
-        bad = client.post("/v1/feeds", json={"url": "file:///etc/passwd"}, headers=WRITE)
-        assert (bad.status_code, bad.json()["error"]) == (422, "URLNotAllowed")
-        added = client.post("/v1/feeds", json={"url": f"{base}/feed.xml"}, headers=WRITE)
-        assert added.status_code == 201 and added.json()["status"] == "new"
-
-        # A new item appears in the feed while the service runs; it gets asked about and cited.
-        publish(server, base, ARTICLES[:3])
-        sentence = next(s for s in ARTICLES[2]["body"].split(". ") if len(s.split()) > 8)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            feeds = client.get("/v1/feeds").json()
-            if feeds[0]["items_seen"] >= 3:
-                break
-            time.sleep(0.5)
-        assert feeds[0]["status"] == "ok" and feeds[0]["items_seen"] == 3, feeds
-        answer = client.post("/v1/ask", json={"question": sentence}).json()
-        assert any(c["title"] == ARTICLES[2]["title"] for c in answer["citations"]), answer
-
-        # One page, fetched on request.
-        server.put("/one.html", page_html(ARTICLES[0] | {"title": "A page fetched on its own"}))
-        fetched = client.post("/v1/articles/fetch", json={"url": f"{base}/one.html"},
-                              headers=WRITE)  # fmt: skip
-        assert fetched.status_code == 200 and fetched.json()["added"] == 1
-        (article_id,) = fetched.json()["article_ids"]
-        assert client.get(f"/v1/articles/{article_id}").json()["title"] == (
-            "A page fetched on its own"
-        )
-        empty = client.post("/v1/articles/fetch", json={"url": f"{base}/nothing"}, headers=WRITE)
-        assert empty.json()["error"] == "FetchHTTPError"
-
-        gone = client.delete("/v1/feeds", params={"url": f"{base}/feed.xml"}, headers=WRITE)
-        assert gone.status_code == 204 and client.get("/v1/feeds").json() == []

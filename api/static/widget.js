@@ -682,7 +682,12 @@
       s.node.data = "";
     }
   };
-  var PART_STATUS = { supported: "Supports it", "not supported": "Does not say so", missing: "Nothing found" };
+  var PART_STATUS = {
+    supported: "Supports it",
+    "not supported": "Does not say so",
+    missing: "Nothing found",
+    "not cited": "Not cited in the answer",
+  };
   function partItem(p, citations) {
     var status = typeof p.status === "string" ? p.status : "";
     var item = el("li", { class: "part", "data-status": status }, [
@@ -778,6 +783,7 @@
       this.node.appendChild(el("p", { class: "sources-label", text: "Sources" }));
       this.node.appendChild(sourceList(answer.citations, "Sources", false, "Source"));
     }
+    if (parts.length) return answer.text; // the verdict with its findings, for a follow-up
     return shown
       .map(function (s) {
         return s.text;
