@@ -248,11 +248,21 @@ def _outlet_mentions(question: str, outlets: Iterable[str]) -> dict[tuple[int, i
     found: dict[tuple[int, int], list[str]] = {}
     for name in sorted(by_name, key=len, reverse=True):  # the longest name wins a place
         for match in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
-            span = (match.start(), match.end())
+            span = _with_quotes(question, match.start(), match.end())
             if any(s <= span[0] < e or s < span[1] <= e for s, e in found):
                 continue
             found[span] = sorted(set(by_name[name]))
     return dict(sorted(found.items()))
+
+
+_QUOTES = {"'": "'", '"': '"', "‘": "’", "“": "”"}
+
+
+def _with_quotes(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of a name with the quote marks around it ("the 'Sport Grill' article")."""
+    if start > 0 and end < len(text) and _QUOTES.get(text[start - 1]) == text[end]:
+        return start - 1, end + 1
+    return start, end
 
 
 def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]

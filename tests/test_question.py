@@ -99,3 +99,9 @@ def test_a_part_from_an_outlet_the_index_lacks_stays_a_part_of_its_own() -> None
         ((), ("Bloomberg",)),
     ]
     assert reading.parts[1].text == "banks will cut rates"
+
+
+def test_a_quoted_outlet_name_leaves_no_quote_marks_in_the_claim() -> None:
+    reading = read_question("Did the 'Sporting News' article say that the Chiefs won?", OUTLETS)
+    assert reading.parts[0].sources == ("Sporting News",)
+    assert "'" not in reading.parts[0].text
