@@ -411,11 +411,24 @@ def poll(
         return report
     feed.title = parsed.title or feed.title
     report.items = len(parsed.items)
+    fresh: list[tuple[FeedItem, Article, Fetched]] = []
     for item in parsed.items:
         try:
-            _poll_item(feed, item, store, settings, ingest, pacer, report)
+            got = _read_item(feed, item, store, settings, pacer, report)
+            if got and all(got[0].id != a.id for _, a, _ in fresh):  # two items, one page
+                fresh.append((item, *got))
         except NewsdeskError as exc:
             report.errors.append(f"{item.link}: {exc.name}: {exc.message}")
+    if fresh:  # one write for the poll: the index's per-write work is paid once
+        try:
+            done = ingest([article for _, article, _ in fresh], feed.index)
+        except NewsdeskError as exc:
+            report.errors.append(f"{feed.url}: {exc.name}: {exc.message}")
+        else:
+            report.ingested += len(fresh) - done.unchanged
+            report.unchanged += done.unchanged
+            for item, article, page in fresh:
+                store.save_item(feed, item, article.id, page)
     feed.items_seen += report.ingested
     if not report.errors:  # a failed item is tried again: the next poll reads the feed again
         feed.etag, feed.modified = fetched.etag, fetched.modified
@@ -426,32 +439,26 @@ def poll(
     return report
 
 
-def _poll_item(
+def _read_item(
     feed: Feed,
     item: FeedItem,
     store: FeedStore,
     settings: Settings,
-    ingest: Ingest,
     pacer: HostPacer,
     report: PollReport,
-) -> None:
+) -> tuple[Article, Fetched] | None:
+    """The item's article, or None when its page has not changed since the last poll."""
     known = store.item(feed, item.key)
     page = fetch(item.link, settings, *(known or (None, None)), pacer=pacer)
     report.fetched += 1
     if page.status == 304:
         report.unchanged += 1
-        return
+        return None
     fallback = {"title": item.title, "url": item.link, "source": feed.title,
                 "published_at": item.published_at}  # fmt: skip
     # The article's id comes from the item's link: a page's canonical URL (kept as its url)
     # may name a section front shared by many pages.
-    article = replace(read_page(page, settings, fallback), id=article_id_for(item.link))
-    done = ingest([article], feed.index)
-    if getattr(done, "unchanged", 0):
-        report.unchanged += 1
-    else:
-        report.ingested += 1
-    store.save_item(feed, item, article.id, page)
+    return replace(read_page(page, settings, fallback), id=article_id_for(item.link)), page
 
 
 def poll_all(
