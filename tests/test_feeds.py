@@ -375,3 +375,60 @@ def test_feeds_cli(site: tuple[Site, str], settings: Settings, monkeypatch: Any)
     ]
     refused = runner.invoke(app, ["feeds", "add", "file:///etc/passwd"])
     assert refused.exit_code == 2 and "URLNotAllowed" in refused.stderr
+
+
+WRITE = {"Authorization": "Bearer write-secret"}
+
+
+def test_the_service_follows_feeds_and_answers_from_a_new_item(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    server, base = site
+    publish(server, base, ARTICLES[:1])
+    live = Settings(
+        **settings.model_dump()
+        | {"write_keys": ["write-secret"], "watch_feeds": True, "feed_interval_s": 1,
+           "default_index": "live"}
+    )  # fmt: skip
+    desk = Desk(live, embedder=embedder)
+    with TestClient(create_app(live, desk)) as client:
+        refused = client.post("/v1/feeds", json={"url": f"{base}/feed.xml"})
+        assert refused.status_code == 401
+        bad = client.post("/v1/feeds", json={"url": "file:///etc/passwd"}, headers=WRITE)
+        assert (bad.status_code, bad.json()["error"]) == (422, "URLNotAllowed")
+        added = client.post("/v1/feeds", json={"url": f"{base}/feed.xml"}, headers=WRITE)
+        assert added.status_code == 201 and added.json()["status"] == "new"
+
+        # A new item appears in the feed while the service runs; it gets asked about and cited.
+        publish(server, base, ARTICLES[:3])
+        sentence = next(s for s in ARTICLES[2]["body"].split(". ") if len(s.split()) > 8)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            feeds = client.get("/v1/feeds").json()
+            if feeds[0]["items_seen"] >= 3:
+                break
+            time.sleep(0.5)
+        assert feeds[0]["status"] == "ok" and feeds[0]["items_seen"] == 3, feeds
+        answer = client.post("/v1/ask", json={"question": sentence}).json()
+        assert any(c["title"] == ARTICLES[2]["title"] for c in answer["citations"]), answer
+
+        # One page, fetched on request.
+        server.put("/one.html", page_html(ARTICLES[0] | {"title": "A page fetched on its own"}))
+        fetched = client.post("/v1/articles/fetch", json={"url": f"{base}/one.html"},
+                              headers=WRITE)  # fmt: skip
+        assert fetched.status_code == 200 and fetched.json()["added"] == 1
+        (article_id,) = fetched.json()["article_ids"]
+        assert client.get(f"/v1/articles/{article_id}").json()["title"] == (
+            "A page fetched on its own"
+        )
+        empty = client.post("/v1/articles/fetch", json={"url": f"{base}/nothing"}, headers=WRITE)
+        assert empty.json()["error"] == "FetchHTTPError"
+
+        gone = client.delete("/v1/feeds", params={"url": f"{base}/feed.xml"}, headers=WRITE)
+        assert gone.status_code == 204 and client.get("/v1/feeds").json() == []
+        again = client.delete("/v1/feeds", params={"url": f"{base}/feed.xml"}, headers=WRITE)
+        assert (again.status_code, again.json()["error"]) == (404, "UnknownFeed")
