@@ -20,7 +20,9 @@ way: the absence of a report is no evidence that something did not happen.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from rag.context import ContextSentence, is_heading
 from rag.question import YESNO, Part, Reading
@@ -35,7 +37,6 @@ SUPPORTED, NOT_SUPPORTED, MISSING = "supported", "not supported", "missing"
 class PartEvidence:
     part: Part
     hits: list[Hit]
-    window_dropped: bool = False
 
 
 @dataclass
@@ -44,7 +45,6 @@ class Finding:
     status: str  # SUPPORTED, NOT_SUPPORTED or MISSING
     sentence: ContextSentence | None = None
     score: float = 0.0
-    alternatives: list[ContextSentence] = field(default_factory=list)
 
 
 def gather(retriever: Retriever, question: str, reading: Reading, k: int) -> list[PartEvidence]:
@@ -56,11 +56,9 @@ def gather(retriever: Retriever, question: str, reading: Reading, k: int) -> lis
             out.append(PartEvidence(part, []))  # an outlet the index does not hold
             continue
         hits = retriever.search(query, k, filters) if filters else []
-        dropped = False
         if not hits and part.after is not None:
             hits = retriever.search(query, k, Filters(part.sources))
-            dropped = True
-        out.append(PartEvidence(part, hits, dropped))
+        out.append(PartEvidence(part, hits))
     return out
 
 
@@ -108,12 +106,9 @@ def find(
         vectors[1:],
     )
     scores = model.scores(rows)
-    order = sorted(range(len(candidates)), key=lambda i: -scores[i])
-    best = candidates[order[0]]
-    status = SUPPORTED if scores[order[0]] >= model.threshold else NOT_SUPPORTED
-    return Finding(
-        evidence.part, status, best, float(scores[order[0]]), [candidates[i] for i in order[1:3]]
-    )
+    best = int(np.argmax(scores))  # the first of equals, as a stable sort would give
+    status = SUPPORTED if scores[best] >= model.threshold else NOT_SUPPORTED
+    return Finding(evidence.part, status, candidates[best], float(scores[best]))
 
 
 def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
