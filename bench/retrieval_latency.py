@@ -8,13 +8,11 @@ What is measured
   End-to-end `Desk.search(question, k=10)` (query embedding + Chroma dense search + BM25 +
   reciprocal rank fusion + building the hits), p50/p95/mean over >= 200 queries (the 136 dev
   questions of data/multihop-rag, cycled), after one warm-up search. The first (cold) search is
-  reported on its own: it builds the in-memory BM25 index and loads the HNSW index.
+  reported on its own: it opens the lexical index and loads the HNSW index.
   Inside each timed search the three stages are timed by wrapping, on the instances only,
-  `embedder.embed_query`, `index.dense_search` and `retriever._bm25`; "rest" is the end-to-end time
-  minus the three (validation, fusion, `_hit` construction). BM25 is further broken down
-  (tokenise / lexical-cache check / get_scores / argsort) by calling the same bm25s calls the
-  retriever makes on the retriever's own cached BM25 object. One cProfile pass is added at the
-  largest size.
+  `embedder.embed_query`, `index.dense_search` and `Snapshot.search` (BM25 in tantivy); "rest"
+  is the end-to-end time minus the three (validation, fusion, `_hit` construction). One
+  cProfile pass is added at the largest size.
 
 The corpus is REPLICATED, not real news: embedding 100k chunks here takes hours, so
   1. the 326 articles are ingested once for real (`Desk.ingest_articles`, ~335 chunks);
@@ -111,7 +109,8 @@ def _meta_of(chunk: dict, copy: int) -> dict:
 
 
 def build_index(tmp: Path, size: int) -> dict[str, Any]:
-    """Write `size` replicated chunks with Index.upsert_chunks; runs in its own process."""
+    """Write `size` replicated chunks with Index.upsert_chunks and publish them to the lexical
+    index; runs in its own process."""
     from rag.embedding import MiniLM
     from rag.index import Index
 
@@ -141,9 +140,15 @@ def build_index(tmp: Path, size: int) -> dict[str, Any]:
 
 
 def _flush(index, batch: list[tuple]) -> None:
+    from rag.index import ChunkRecord
+
     if batch:
         ids, vectors, texts, metas = zip(*batch, strict=True)
         index.upsert_chunks(ids, vectors, texts, metas)
+        # Published as an ingest publishes them (no article records: these are copies).
+        index.lexical.replace_articles(
+            [], [ChunkRecord(*r) for r in zip(ids, texts, metas, strict=True)]
+        )
 
 
 # --- step 3: measuring (subprocess) ----------------------------------------------------------
@@ -178,6 +183,7 @@ def measure(tmp: Path, size: int, threads: int, count: int, profile: bool) -> di
     import torch
 
     from rag.desk import Desk
+    from rag.lexical import Snapshot
 
     settings = C.make_settings(tmp, embed_threads=threads, default_index=f"rep{size}")
     desk = Desk(settings)
@@ -185,13 +191,13 @@ def measure(tmp: Path, size: int, threads: int, count: int, profile: bool) -> di
     retriever = desk.retriever()
     open_s = time.perf_counter() - started
     started = time.perf_counter()
-    desk.search("warm-up: who won the game?", k=10)  # builds BM25, loads HNSW
+    desk.search("warm-up: who won the game?", k=10)  # opens the lexical index, loads HNSW
     cold_s = time.perf_counter() - started
 
     stages = {
         "embed": StageTimer(retriever.embedder, "embed_query"),
         "dense": StageTimer(retriever.index, "dense_search"),
-        "bm25": StageTimer(retriever, "_bm25"),
+        "bm25": StageTimer(Snapshot, "search"),
     }
     rows = []
     for question in queries(count):
@@ -214,7 +220,6 @@ def measure(tmp: Path, size: int, threads: int, count: int, profile: bool) -> di
             stage: summarize([r[stage] * 1000 for r in rows])
             for stage in ("total", "cpu", "embed", "dense", "bm25", "rest")
         },
-        "bm25_breakdown_ms": bm25_breakdown(retriever, queries(min(count, 136))),
         "peak_rss_mb": C.peak_rss_mb(),
         "ru_maxrss_mb": C.ru_maxrss_mb(),
         "load_average": C.load_average(),
@@ -234,56 +239,19 @@ def summarize(values_ms: list[float]) -> dict[str, float]:
     }
 
 
-def bm25_breakdown(retriever, texts: list[str]) -> dict[str, dict[str, float]]:
-    """Where `Retriever._bm25` spends its time: the same calls, one at a time."""
-    import bm25s
-    import numpy as np
-
-    lexical, _ = retriever._lexical_index()
-    steps: dict[str, list[float]] = {
-        k: []
-        for k in (
-            "cache_check",
-            "tokenize",
-            "get_scores",
-            "argsort_full",
-            "argpartition",
-        )
-    }
-    for text in texts:
-        t0 = time.perf_counter()
-        retriever._lexical_index()  # reads the index generation on every search
-        t1 = time.perf_counter()
-        tokens = bm25s.tokenize(
-            [text], stopwords="en", stemmer=lexical.stemmer, return_ids=False, show_progress=False
-        )[0]
-        known = [t for t in tokens if t in lexical.bm25.vocab_dict]
-        t2 = time.perf_counter()
-        if not known:
-            continue
-        scores = lexical.bm25.get_scores(known)
-        t3 = time.perf_counter()
-        np.argsort(-scores, kind="stable")[:50]
-        t4 = time.perf_counter()
-        top = np.argpartition(-scores, 50)[:50] if len(scores) > 50 else np.arange(len(scores))
-        top[np.argsort(-scores[top], kind="stable")]
-        t5 = time.perf_counter()
-        spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
-        for key, seconds in zip(steps, spans, strict=True):
-            steps[key].append(seconds * 1000)
-    return {k: summarize(v) for k, v in steps.items() if v}
-
-
 def cold_breakdown(retriever) -> dict[str, float]:
-    """What the first search after any write pays: reading all chunks, building BM25."""
-    from rag.retrieve import _build_lexical
+    """What a lexical index that lags costs once: reading all chunks, rebuilding it."""
+    import tempfile
+
+    from rag.lexical import LexicalIndex
 
     started = time.perf_counter()
-    retriever.index.all_chunks()
+    records = retriever.index.all_chunks()
     read_s = time.perf_counter() - started
-    started = time.perf_counter()
-    _build_lexical(retriever.index, (0, 0))
-    return {"all_chunks_s": read_s, "build_lexical_s": time.perf_counter() - started}
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        LexicalIndex(Path(tmp)).rebuild(lambda: records, 0)
+        return {"all_chunks_s": read_s, "build_lexical_s": time.perf_counter() - started}
 
 
 def profile_searches(desk, texts: list[str], top: int = 25) -> str:
@@ -405,24 +373,8 @@ def render(data: dict[str, Any]) -> str:
         "Peak RSS: VmHWM is the process's own peak; ru_maxrss (as asked) is shown too, but Linux "
         "carries the parent's peak over fork+exec, so in these subprocesses it can be the "
         "orchestrator's peak (~model + base ingest).",
-        "`cold 1st search` = first search after opening: builds the in-memory BM25 over all "
-        "chunks (`Index.all_chunks` + tokenising) and loads HNSW; it recurs after every write "
-        "(the generation changes).",
-        "",
-        "## BM25 stage broken down (ms, p50 / p95)",
-        "",
-        C.md_table(
-            [
-                "chunks",
-                "threads",
-                "cache check (index generation)",
-                "tokenize",
-                "get_scores",
-                "argsort (full)",
-                "argpartition top-50 (as searches do)",
-            ],
-            [bm25_row(c) for c in data["cells"]],
-        ),
+        "`cold 1st search` = first search after opening: opens the lexical index (tantivy) "
+        "and loads HNSW. Writes no longer rebuild anything (bench/lexical_backends.py).",
         "",
     ]
     profiled = [c for c in data["cells"] if "profile" in c]
@@ -432,9 +384,9 @@ def render(data: dict[str, Any]) -> str:
             f"## Cold first search at {cell['size']} chunks, broken down",
             "",
             f"`Index.all_chunks()` (paged `get`, offset pagination): {cold['all_chunks_s']:.1f} s; "
-            f"`_build_lexical` (all_chunks + tokenise + bm25 index): "
-            f"{cold['build_lexical_s']:.1f} s. Paid by the first search after every write "
-            "(generation bump), under the retriever lock, so concurrent searches wait too.",
+            f"a full lexical rebuild from them (tokenise + tantivy): "
+            f"{cold['build_lexical_s']:.1f} s. Paid once, by an index whose lexical half lags "
+            "(built before it existed); writes update it in place.",
             "",
         ]
         out += [
@@ -471,20 +423,6 @@ def latency_row(c: dict[str, Any]) -> list[Any]:
         f"{c['peak_rss_mb']:.0f} / {c['ru_maxrss_mb']:.0f}",
         c["load_average"],
         "met" if met else "MISSED",
-    ]
-
-
-def bm25_row(c: dict[str, Any]) -> list[Any]:
-    b = c["bm25_breakdown_ms"]
-    return [c["size"], c["threads"]] + [
-        f"{b[k]['p50']:.2f} / {b[k]['p95']:.2f}"
-        for k in (
-            "cache_check",
-            "tokenize",
-            "get_scores",
-            "argsort_full",
-            "argpartition",
-        )
     ]
 
 

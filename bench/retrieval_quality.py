@@ -192,8 +192,7 @@ def single_rankings(tmp: Path, embedder, name: str, questions: list[dict], n: in
     for q in questions:
         vector = embedder.embed_query(q["question"])
         dense[q["id"]] = [_hit(r, 0.0) for r in retriever.index.dense_search(vector, n)]
-        lexical, _ = retriever._lexical_index()
-        bm25[q["id"]] = [_hit(r, 0.0) for r in retriever._bm25(lexical, q["question"], n, None)]
+        bm25[q["id"]] = [_hit(r, 0.0) for r in retriever.index.lexical.search(q["question"], n)]
     return dense, bm25
 
 

@@ -29,7 +29,8 @@ class Desk:
         self._retrievers: dict[str, Retriever] = {}
         self._generators: dict[str, Generator] = {}
         self.slots = Slots(settings.generator_slots, settings.generator_queue)
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the caches of embedder, indexes and generators
+        self._write = threading.Lock()  # one write at a time; searches do not wait for it
 
     @property
     def embedder(self) -> Embedder:
@@ -64,8 +65,9 @@ class Desk:
     ) -> IngestReport:
         # Validation happened before this point, so an index is created only for good input.
         retriever = self.retriever(name, create=True)
-        with self._lock:
-            return ingest(articles, retriever.index, self.embedder, self.settings, progress)
+        embedder = self.embedder
+        with self._write:
+            return ingest(articles, retriever.index, embedder, self.settings, progress)
 
     def ingest_paths(
         self, paths: Sequence[Path], name: str | None = None, progress: Progress | None = None
@@ -84,7 +86,7 @@ class Desk:
 
     def delete_article(self, article_id: str, index: str | None = None) -> None:
         retriever = self.retriever(index)
-        with self._lock:
+        with self._write:
             retriever.index.delete_article(article_id)
             retriever.index.bump_generation()
 

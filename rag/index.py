@@ -4,7 +4,9 @@ An index is two collections: `chunks` (one record a chunk: our embedding, the ch
 its article's metadata and its sentence spans) and `articles` (one record an article: the body
 and metadata, plus the content hash that marks it complete). Embedded, an index is the folder
 `indexes/<name>/`; against a Chroma server (settings.chroma_host), it is the pair of collections
-`<name>.chunks` and `<name>.articles` on that server.
+`<name>.chunks` and `<name>.articles` on that server. Beside them is the lexical index
+(rag/lexical.py): `indexes/<name>/lexical/`, or `<index_dir>/.lexical/<name>/` with a server,
+so processes that write to one index share the index folder.
 
 The chunks collection records which embedder, dimension and chunker built it; opening it with
 another embedder fails with the command that rebuilds it.
@@ -15,7 +17,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from rag.errors import (
     UnknownArticle,
     UnknownIndex,
 )
+from rag.lexical import LexicalIndex, Snapshot
 from rag.types import Article, Filters
 
 INDEX_FORMAT = 1
@@ -82,12 +86,23 @@ def _article_from(record_id: str, body: str, meta: dict[str, Any]) -> Article:
 class Index:
     """Open with `Index.open`; every method returns our own types, never Chroma's dicts."""
 
-    def __init__(self, name: str, location: str, client: Any, chunks: Any, articles: Any):
+    def __init__(
+        self,
+        name: str,
+        location: str,
+        client: Any,
+        chunks: Any,
+        articles: Any,
+        lexical_path: Path,
+    ):
         self.name = name
         self.location = location
         self._client = client
         self._chunks = chunks
         self._articles = articles
+        self._lexical_path = lexical_path
+        self._lexical: LexicalIndex | None = None
+        self._lexical_lock = threading.Lock()
 
     # --- opening -----------------------------------------------------------------------------
     @classmethod
@@ -128,7 +143,34 @@ class Index:
                 raise UnknownIndex(f"no index {name!r} on the Chroma server {location}") from exc
             raise _chroma_error(exc, location) from exc
         _check_built_with(name, location, chunks.metadata or {}, expected)
-        return cls(name, location, client, chunks, articles)
+        return cls(name, location, client, chunks, articles, lexical_path(settings, name, location))
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The lexical index, rebuilt from the chunks here if it lags behind them."""
+        with self._lexical_lock:
+            if self._lexical is None:
+                lexical = LexicalIndex(self._lexical_path)
+                generation = self.generation
+                if lexical.generation != generation:
+                    lexical.rebuild(lambda: self._complete_chunks(lexical), generation)
+                self._lexical = lexical
+            return self._lexical
+
+    def _complete_chunks(self, lexical: LexicalIndex) -> list[ChunkRecord]:
+        """The chunks of complete articles, and those a write in flight has published (it
+        publishes its chunks before it writes their article's record)."""
+        hashes = self.article_hashes()
+        published = {r.id for r in lexical.all_records()}
+        return [
+            r
+            for r in self.all_chunks()
+            if r.id in published or hashes.get(r.meta["article_id"]) == r.meta["content_hash"]
+        ]
+
+    def publish_chunks(self, article_ids: Sequence[str], records: Sequence[ChunkRecord]) -> None:
+        """Make these articles' chunks (all of them, and only them) searchable, in one commit."""
+        self.lexical.replace_articles(article_ids, records)
 
     # --- articles ----------------------------------------------------------------------------
     def article_hashes(self, ids: Sequence[str] | None = None) -> dict[str, str]:
@@ -180,6 +222,7 @@ class Index:
         has_chunks = bool(self._chunks.get(where={"article_id": article_id}, include=[])["ids"])
         if not has_record and not has_chunks:
             raise UnknownArticle(f"no article {article_id!r} in index {self.name!r}")
+        self.publish_chunks([article_id], [])  # unsearchable first
         self._chunks.delete(where={"article_id": article_id})
         self._articles.delete(ids=[article_id])
 
@@ -236,33 +279,24 @@ class Index:
         embedding: Sequence[float],
         n: int,
         filters: Filters | None = None,
-        known: Mapping[str, ChunkRecord] | None = None,
+        snapshot: Snapshot | None = None,
     ) -> list[ChunkRecord]:
-        """The n nearest chunks. With `known` (records by id the caller already holds, such as
-        the lexical index's), Chroma returns only ids and distances and the records come from
-        `known`; the few it lacks (written since) are read by id."""
+        """The n nearest complete chunks. Chroma returns only ids and distances; the records
+        come from the lexical index (`snapshot`: the view the caller searches too), which holds
+        exactly the chunks of complete articles."""
         # Chroma returns fewer than n when there are fewer; no count() (it grows with the index).
         got = self._chunks.query(
             query_embeddings=[list(embedding)],
             n_results=n,
             where=_where(filters),
-            include=["distances"] if known is not None else ["metadatas", "documents", "distances"],
+            include=["distances"],
         )
         ids, distances = got["ids"][0], got["distances"][0]
-        if known is None:
-            return [
-                ChunkRecord(i, d, m, 1.0 - dist)
-                for i, d, m, dist in zip(
-                    ids, got["documents"][0], got["metadatas"][0], distances, strict=True
-                )
-            ]
-        missing = [i for i in ids if i not in known]
-        fetched = self.chunks_by_id(missing) if missing else {}
-        records = [known.get(i) or fetched.get(i) for i in ids]
+        records = (snapshot or self.lexical.snapshot()).records(ids)
         return [
-            replace(record, similarity=1.0 - dist)
-            for record, dist in zip(records, distances, strict=True)
-            if record is not None  # deleted between the two reads
+            replace(records[i], similarity=1.0 - dist)
+            for i, dist in zip(ids, distances, strict=True)
+            if i in records  # being written, or being deleted
         ]
 
     def chunks_by_id(self, ids: Sequence[str]) -> dict[str, ChunkRecord]:
@@ -333,6 +367,8 @@ class Index:
         meta = dict(fresh.metadata or {})
         meta["generation"] = int(meta.get("generation", 0)) + 1
         self._chunks.modify(metadata=meta)
+        if self._lexical is not None:
+            self._lexical.set_generation(meta["generation"])
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -379,6 +415,12 @@ def resolve_path(settings: Settings, name_or_path: str) -> tuple[str, Path]:
     raise UnknownIndex(
         f"{name_or_path!r} is neither an index name (letters, digits, '-', '_') nor a path"
     )
+
+
+def lexical_path(settings: Settings, name: str, location: str) -> Path:
+    if settings.chroma_host is None:
+        return Path(location) / "lexical"
+    return settings.index_dir / ".lexical" / name
 
 
 def _connect(settings: Settings, name_or_path: str, create: bool) -> tuple[str, str, Any]:
@@ -436,6 +478,7 @@ def drop_index(settings: Settings, name_or_path: str) -> None:
                     raise _chroma_error(exc, location) from exc
         if not found:
             raise UnknownIndex(f"no index {name!r} on the Chroma server {location}")
+        shutil.rmtree(lexical_path(settings, name, location), ignore_errors=True)
         return
     name, path = resolve_path(settings, name_or_path)
     if not path.exists():

@@ -2,10 +2,12 @@
 
 For each article whose content hash differs from the one the index holds:
   1. its chunks are written under ids that carry the new hash (`<id>@<hash>:<n>`);
-  2. chunks of older versions of that article are deleted;
-  3. the article record, with the new hash, is written last.
+  2. they are published to the lexical index, replacing the older version's there, in one
+     commit (from here searches find the new version and no longer the old one);
+  3. chunks of older versions of that article are deleted;
+  4. the article record, with the new hash, is written last.
 An unchanged article costs one look-up. A run killed anywhere leaves either the old article
-record (so the next run redoes steps 1-3, skipping chunks already written) or the new one
+record (so the next run redoes steps 1-4, skipping chunks already written) or the new one
 (so there is nothing left to do): no duplicates, no orphans once the same input is ingested again.
 Nothing is embedded twice: chunks already in the index are skipped, texts repeated within a run
 are embedded once, and a changed article reuses the vectors of its unchanged chunks.
@@ -22,7 +24,7 @@ from typing import Any
 from rag.chunking import chunk_sentences, embed_text
 from rag.config import Settings
 from rag.embedding import Embedder
-from rag.index import Index
+from rag.index import ChunkRecord, Index
 from rag.sentences import split_sentences
 from rag.types import Article, Chunk
 
@@ -135,6 +137,17 @@ def ingest(
     for start in range(0, len(plans), settings.write_batch):
         batch = plans[start : start + settings.write_batch]
         keep = [c.id for plan in batch for c in plan.chunks]
+        # Searchable first (their old versions go in the same commit), then the record.
+        index.publish_chunks(
+            [plan.article.id for plan in batch],
+            [
+                ChunkRecord(
+                    c.id, plan.article.body[c.char_start : c.char_end], chunk_meta(plan.article, c)
+                )
+                for plan in batch
+                for c in plan.chunks
+            ],
+        )
         report.stale_deleted += index.delete_stale_chunks([p.article.id for p in batch], keep)
         index.put_articles([(plan.article, plan.spans) for plan in batch])
     report.added = sum(plan.is_new for plan in plans)

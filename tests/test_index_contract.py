@@ -165,52 +165,115 @@ def test_a_write_by_another_process_reaches_the_lexical_cache(
     assert "Fog delayed" in server.search("fog ferries", 1, index=index_name)[0].sentences[0].text
 
 
-def test_dense_search_reads_only_ranks_when_the_records_are_known(
-    desk: Desk, index_name: str, tmp_path: Path
-) -> None:
-    """The retriever hands Chroma the records it holds; what it lacks is read by id."""
-    desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS)], index_name)
+def test_searches_see_only_complete_articles(desk: Desk, index_name: str, tmp_path: Path) -> None:
+    """Chunks an ingest has written to Chroma but not yet published are not shown; dense hits
+    carry the same text and metadata as Chroma holds."""
+    from rag.articles import make_article
+    from rag.ingest import chunk_meta, plan_chunks
+
+    desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS[:2])], index_name)
     index = desk.index(index_name)
     vector = desk.embedder.embed_query("Which ports did the storm close?")
-    full = index.dense_search(vector, 5)
-    known = {r.id: r for r in index.all_chunks()}
-    lacking = dict(list(known.items())[1:])  # one record written since the caller's copy
-    for records in (known, lacking):
-        ranked = index.dense_search(vector, 5, known=records)
-        assert [(r.id, r.text, r.meta) for r in ranked] == [(r.id, r.text, r.meta) for r in full]
-        assert [r.similarity for r in ranked] == pytest.approx([r.similarity for r in full])
+    dense = index.dense_search(vector, 5)
+    stored = index.chunks_by_id([r.id for r in dense])
+    assert dense
+    assert [(r.text, r.meta) for r in dense] == [
+        (stored[r.id].text, stored[r.id].meta) for r in dense
+    ]
+
+    # An ingest in flight: the chunks of a new article are in Chroma, not yet published.
+    article = make_article(
+        {"id": "courier-2", "title": "Storm closes more ports", "source": "Coast Courier",
+         "body": "The storm closed four more ports on the east coast."},
+        "test", 10_000,
+    )  # fmt: skip
+    [(_, _, chunks)] = plan_chunks([article], desk.embedder, desk.settings)
+    texts = [article.body[c.char_start : c.char_end] for c in chunks]
+    index.upsert_chunks(
+        [c.id for c in chunks],
+        desk.embedder.embed(texts),
+        texts,
+        [chunk_meta(article, c) for c in chunks],
+    )
+    hits = desk.search("storm closed four more ports", 10, index=index_name)
+    assert hits and all(h.article_id != "courier-2" for h in hits)
+    desk.ingest_articles([article], index_name)  # the ingest finishes: now it is shown
+    assert desk.search("storm closed four more ports", 1, index=index_name)[0].article_id == (
+        "courier-2"
+    )
 
 
-def test_a_search_after_a_write_neither_waits_for_bm25_nor_sees_deleted_chunks(
-    desk: Desk, index_name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_deleted_article_is_gone_from_both_halves_at_once(
+    desk: Desk, index_name: str, tmp_path: Path
 ) -> None:
-    import threading
-
-    import rag.retrieve
-
     desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS)], index_name)
     assert desk.search("storm closed three ports", 3, index=index_name)[0].article_id == (
         "courier-1"
     )
-    release = threading.Event()
-    build = rag.retrieve._build_lexical
-
-    def held_build(index, key):  # the rebuild cannot finish until the test lets it
-        assert release.wait(60)
-        return build(index, key)
-
-    monkeypatch.setattr(rag.retrieve, "_build_lexical", held_build)
     desk.delete_article("courier-1", index_name)
-    # The BM25 index in memory still lists the deleted article; the search must not show it.
-    hits = desk.search("storm closed three ports", 10, index=index_name)
-    assert hits and all(h.article_id != "courier-1" for h in hits)
-    assert not release.is_set()  # answered while the rebuild was still held
-    release.set()
-    retriever = desk.retriever(index_name)
-    retriever.wait_fresh(60)
-    lexical, stale = retriever._lexical_index()
-    assert not stale and lexical is not None
-    assert "courier-1" not in {r.meta["article_id"] for r in lexical.records}
+    index = desk.index(index_name)
+    assert all(
+        h.article_id != "courier-1" for h in desk.search("storm ports", 10, index=index_name)
+    )
+    assert all(r.meta["article_id"] != "courier-1" for r in index.lexical.search("storm", 10))
+    assert "Coast Courier" not in desk.retriever(index_name).outlets()
+
+
+def test_a_lagging_lexical_index_is_rebuilt_from_the_chunks(
+    backend_settings: Settings, index_name: str, embedder: object, tmp_path: Path
+) -> None:
+    """An index written without its lexical half (or by a process that did not share its
+    folder) gets it rebuilt on first use, holding the complete articles only."""
+    import shutil
+
+    first = Desk(backend_settings, embedder=embedder)  # type: ignore[arg-type]
+    first.ingest_paths([write(tmp_path / "news.jsonl", NEWS)], index_name)
+    path = first.index(index_name).lexical.path
+    want = {r.id for r in first.index(index_name).lexical.all_records()}
+    assert want == chunk_ids(first, index_name)
+    shutil.rmtree(path)
+    reopened = Desk(backend_settings, embedder=embedder)  # type: ignore[arg-type]
+    assert reopened.search("Winds reached 120 mph", 1, index=index_name)[0].article_id == (
+        "courier-1"
+    )
+    assert {r.id for r in reopened.index(index_name).lexical.all_records()} == want
+
+
+def test_searches_go_on_while_articles_are_written(
+    desk: Desk, index_name: str, tmp_path: Path
+) -> None:
+    """A reader searching while another thread rewrites an article sees one whole version of
+    it in each result, never a mix of versions or a gap."""
+    import threading
+
+    desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS)], index_name)
+    versions = [
+        dict(
+            NEWS[1], body=f"A storm closed {n} ports on the east coast.\n\nWinds reached 1{n}0 mph."
+        )
+        for n in range(2, 9)
+    ]
+    done = threading.Event()
+    seen: list[set[str]] = []
+
+    def read() -> None:
+        while not done.is_set():
+            hits = desk.search("storm closed ports winds", 10, index=index_name)
+            seen.append({h.chunk_id.split(":")[0] for h in hits if h.article_id == "courier-1"})
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for n, version in enumerate(versions):
+            desk.ingest_paths([write(tmp_path / f"v{n}.jsonl", [version])], index_name)
+    finally:
+        done.set()
+        reader.join(60)
+    assert seen
+    assert all(len(ids) == 1 for ids in seen)  # always found, one version at a time
+    assert "180 mph" in " ".join(
+        s.text for s in desk.search("winds mph", 1, index=index_name)[0].sentences
+    )
 
 
 def test_writes_with_other_chunk_settings_are_refused(
