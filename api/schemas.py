@@ -72,6 +72,16 @@ class AskIn(Strict):
     index: str | None = Field(None, pattern=INDEX_NAME)
     filters: FilterIn = Field(default_factory=FilterIn)
     backend: str | None = Field(None, max_length=40, description="llamacpp, openai, extractive")
+    now: datetime | None = Field(
+        None,
+        description="The time 'yesterday' or 'this week' is read against (default: the clock); "
+        "without a zone, UTC.",
+    )
+
+    def now_utc(self) -> datetime | None:
+        if self.now is None:
+            return None
+        return self.now if self.now.tzinfo is not None else self.now.replace(tzinfo=UTC)
 
 
 class SentenceOut(BaseModel):
@@ -124,6 +134,16 @@ class PartOut(BaseModel):
     status: str  # supported, not supported, not cited, missing
 
 
+class WindowOut(BaseModel):
+    """The publication window a relative time in the question named."""
+
+    phrase: str
+    after: datetime | None
+    before: datetime | None
+    latest: bool
+    text: str
+
+
 class AnswerOut(BaseModel):
     question: str
     standalone_question: str
@@ -136,6 +156,7 @@ class AnswerOut(BaseModel):
     model: str
     backend: str
     parts: list[PartOut] = []
+    window: WindowOut | None = None
 
 
 class ArticleIn(Strict):

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from rag.citations import Claim, SupportChecker, is_abstention, parse_answer
@@ -53,6 +54,7 @@ from rag.prompts import (
     REWRITE_USER,
 )
 from rag.question import Reading, read_question
+from rag.recency import Window
 from rag.retrieve import Retriever, check_question
 from rag.slots import Slots
 from rag.text import foreign_language
@@ -124,6 +126,8 @@ class Answer:
     backend: str = ""
     # The question's parts: {source, asks, finding, citations, status} each (`rag.parts`)
     parts: list[dict[str, Any]] = field(default_factory=list)
+    # The publication window a relative time in the question named (rag.recency), if any.
+    window: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -195,7 +199,9 @@ class Answerer:
         history: Sequence[dict[str, str]] = (),
         filters: Filters | None = None,
         k: int | None = None,
+        now: datetime | None = None,
     ) -> Iterator[Event]:
+        """`now`: the time "yesterday" or "this week" is read against (the clock when None)."""
         started = time.perf_counter()
         question = check_question(question)
         check_language(question)
@@ -205,8 +211,30 @@ class Answerer:
                 run.standalone = self._rewrite(question, history)
             started = run.mark("rewrite_ms", started)
         k = k or self.settings.answer_hits
-        reading = read_question(run.standalone, self.retriever.outlets())
+        reading = read_question(run.standalone, self.retriever.outlets(), now)
         started = run.mark("read_ms", started)
+        window = reading.window
+        if window is None:
+            yield from self._stream(run, reading, filters, k, started)
+            return
+        filters = _within(filters, window)
+        for kind, payload in self._stream(run, reading, filters, k, started, window.latest):
+            if kind == "done":
+                answer = payload["answer"]
+                answer.window = window.to_json()
+                note = f"Read from {window.describe()}."
+                answer.text = f"{answer.text} {note}" if answer.text else note
+            yield kind, payload
+
+    def _stream(
+        self,
+        run: _Run,
+        reading: Reading,
+        filters: Filters | None,
+        k: int,
+        started: float,
+        latest: bool = False,
+    ) -> Iterator[Event]:
         parted = decides(reading) and not filters
         if reading.unknown_sources:
             run.timings["unknown_source"] = 1
@@ -221,6 +249,8 @@ class Answerer:
             return
         hits = self.retriever.search(run.standalone, k, filters)
         hits = merged_hits(evidence, hits)[: k + len(evidence)] if evidence else hits
+        if latest:
+            hits = _newest(hits, self.settings.gate_min_similarity)
         t = run.mark("retrieve_ms", started)
         news = _without_instructions(hits)
         context = self.select_context(run.standalone, news)
@@ -457,6 +487,29 @@ class Answerer:
             model=self.generator.model_id,
             backend=self.generator.name,
         )
+
+
+def _within(filters: Filters | None, window: Window) -> Filters | None:
+    """The request's filters narrowed to the window (the later start, the earlier end)."""
+    base = filters or Filters()
+    if window.after is None and window.before is None:
+        return filters
+    after = [t for t in (base.published_after, window.after) if t is not None]
+    before = [t for t in (base.published_before, window.before) if t is not None]
+    return Filters(base.sources, max(after, default=None), min(before, default=None))
+
+
+def _newest(hits: Sequence[Hit], min_similarity: float) -> list[Hit]:
+    """ "The latest": among the hits about the question, those of the newest article (and of
+    any published the same day), newest first."""
+    relevant = [h for h in hits if (h.dense_similarity or 0.0) >= min_similarity]
+    dated = [h for h in relevant if h.published_at is not None]
+    if not dated:
+        return list(hits)
+    newest = max(h.published_at for h in dated)  # type: ignore[type-var]
+    day = 24 * 3600
+    keep = [h for h in dated if h.published_at >= newest - day]  # type: ignore[operator]
+    return sorted(keep, key=lambda h: -h.published_at)  # type: ignore[operator]
 
 
 class _Verified:

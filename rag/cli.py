@@ -163,11 +163,17 @@ def ask_command(
         str | None, typer.Option(help="Generator: llamacpp, openai or extractive.")
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the answer object.")] = False,
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="Read 'yesterday' or 'this week' against this time (UTC if no zone)."),
+    ] = None,
 ) -> None:
     """A short answer whose every claim cites its source sentences."""
     desk = _desk()
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
     try:
-        answer = desk.answer(question, index=index, backend=backend)
+        answer = desk.answer(question, index=index, backend=backend, now=now)
     finally:
         desk.close()
     if json_out:

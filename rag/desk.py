@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from rag.answer import Answer, Answerer, prime
@@ -114,8 +115,9 @@ class Desk:
         filters: Filters | None = None,
         index: str | None = None,
         backend: str | None = None,
+        now: datetime | None = None,
     ) -> Answer:
-        return self.answerer(index, backend).answer(question, history, filters=filters)
+        return self.answerer(index, backend).answer(question, history, filters=filters, now=now)
 
     def close(self) -> None:
         with self._lock:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
+from rag.recency import Window, recency
+
 YESNO, NAME, TIME, COUNT, REASON, OTHER = "yes/no", "name", "time", "count", "reason", "other"
 ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two parts
 DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or after (time zones)
@@ -57,6 +59,7 @@ class Reading:
     parts: list[Part]
     relation: str | None = None  # "before"/"after": parts[0] relative to parts[1]
     unknown_sources: list[str] = field(default_factory=list)
+    window: Window | None = None  # the publication window a relative time names (rag.recency)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -75,7 +78,10 @@ def warm() -> None:
     _nlp()
 
 
-def read_question(question: str, outlets: Iterable[str] = ()) -> Reading:
+def read_question(
+    question: str, outlets: Iterable[str] = (), now: datetime | None = None
+) -> Reading:
+    """`now`: the time relative dates are read against (the clock when None)."""
     doc = _nlp()(question)
     kind = _kind(doc)
     mentions = _outlet_mentions(question, outlets)
@@ -110,7 +116,9 @@ def read_question(question: str, outlets: Iterable[str] = ()) -> Reading:
             # "After A ..., did B ...?": the main clause B comes first, after A
             relation = parts[0].mark
             parts = [parts[1], parts[0]]
-    return Reading(question, kind, parts, relation, list(dict.fromkeys(n for n, _ in unknown)))
+    window = recency(doc, now or datetime.now(UTC))
+    unknown_names = list(dict.fromkeys(n for n, _ in unknown))
+    return Reading(question, kind, parts, relation, unknown_names, window)
 
 
 def _kind(doc) -> str:  # type: ignore[no-untyped-def]

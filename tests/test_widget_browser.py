@@ -805,3 +805,11 @@ def test_unsupported_claims_and_stream_errors_are_never_shown_as_fact(
     assert error.get_attribute("role") == "alert"
     assert error.get_attribute("data-error") == "GeneratorTimeout"
     assert "the model took too long" in error.inner_text()
+
+
+def test_the_window_a_relative_time_chose_is_shown(page: Any, servers: dict[str, str]) -> None:
+    open_widget(page, f"{servers['host']}/slow.html")
+    answer = ask(page, "What is the latest news on the Ariane 6 rocket?")
+    assert answer.get_attribute("data-abstained") == "false"
+    note = answer.locator(".note.window")
+    assert note.inner_text() == 'Read from the newest relevant news ("latest").'

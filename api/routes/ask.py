@@ -39,6 +39,7 @@ def _events(body: AskIn, answerer: Answerer) -> Iterator[tuple[str, dict[str, An
         body.question,
         [t.model_dump() for t in body.history],
         filters=body.filters.to_filters(),
+        now=body.now_utc(),
     )
 
 
@@ -46,7 +47,10 @@ def _events(body: AskIn, answerer: Answerer) -> Iterator[tuple[str, dict[str, An
 def ask(body: AskIn, desk: DeskDep, request: Request) -> AnswerOut:
     answerer = _prepare(body, desk)
     answer = answerer.answer(
-        body.question, [t.model_dump() for t in body.history], filters=body.filters.to_filters()
+        body.question,
+        [t.model_dump() for t in body.history],
+        filters=body.filters.to_filters(),
+        now=body.now_utc(),
     )
     request.app.state.metrics.observe_answer(answer)
     return AnswerOut(**answer.to_json())

@@ -767,6 +767,10 @@
     var dropped = (answer.sentences || []).filter(function (s) {
       return !s.supported;
     }).length;
+    if (answer.window && answer.window.text) {
+      // Which publication window a relative time in the question chose.
+      this.node.appendChild(el("p", { class: "note window", text: "Read from " + answer.window.text + "." }));
+    }
     if (dropped > 0) {
       this.node.appendChild(
         el("p", {
