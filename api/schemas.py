@@ -98,6 +98,7 @@ class HitOut(BaseModel):
     source: str | None
     url: str | None
     published_at: str | None
+    updated_at: str | None = None
     score: float
     dense_similarity: float | None
     sentences: list[SentenceOut]
@@ -118,6 +119,7 @@ class CitationOut(BaseModel):
     text: str
     char_start: int
     char_end: int
+    updated_at: str | None = None
 
 
 class AnswerSentenceOut(BaseModel):

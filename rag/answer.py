@@ -87,6 +87,7 @@ class Citation:
     text: str
     char_start: int
     char_end: int
+    updated_at: str | None = None  # a corrected article: when the correction came
 
     @classmethod
     def of(cls, n: int, item: ContextSentence) -> Citation:
@@ -102,6 +103,7 @@ class Citation:
             s.text,
             s.char_start,
             s.char_end,
+            iso_date(item.updated_at),
         )
 
 

@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     )
     feed_interval_s: float = Field(300.0, ge=1, description="How often a feed is polled.")
     feed_max_items: int = Field(200, ge=1, description="Newest items read from one poll of a feed.")
+    feed_write_batch: int = Field(
+        32, ge=1, description="Pages of a poll written together while the next ones are read."
+    )
     watch_feeds: bool = Field(False, description="Run the feed watcher inside the service.")
 
     # --- the HTTP service ---

@@ -40,6 +40,7 @@ class ContextSentence:
     published_at: int | None
     relevance: float  # share of the question's content words the sentence holds
     matched: int = 0  # how many of them
+    updated_at: int | None = None
 
 
 def relevance(question_terms: set[str], text: str) -> float:
@@ -116,6 +117,7 @@ def select_context(
             published_at=hit.published_at,
             relevance=score,
             matched=round(score * len(terms)),
+            updated_at=hit.updated_at,
         )
         for i, (score, sentence, hit) in enumerate(chosen, start=1)
     ]

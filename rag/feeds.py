@@ -22,12 +22,15 @@ import ipaddress
 import logging
 import socket
 import sqlite3
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,6 +114,12 @@ def check_url(url: str, settings: Settings) -> None:
             )
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for every fetch: building one reads the CA store (~40 ms)."""
+    return ssl.create_default_context()
+
+
 def fetch(
     url: str,
     settings: Settings,
@@ -130,6 +139,7 @@ def fetch(
             pacer.wait(request.url.host)
 
     client = httpx.Client(
+        verify=_tls(),
         follow_redirects=True,
         max_redirects=settings.fetch_max_redirects,
         timeout=settings.fetch_timeout_s,
@@ -190,7 +200,12 @@ def read_page(
     fallback = fallback or {}
     html = fetched.body.decode(_charset(fetched.content_type) or "utf-8", errors="replace")
     extracted = trafilatura.bare_extraction(
-        html, url=fetched.url, with_metadata=True, include_comments=False, favor_precision=True
+        html,
+        url=fetched.url,
+        with_metadata=True,
+        include_comments=False,
+        favor_precision=True,
+        fast=True,  # trafilatura's own extractor, without the slower fallbacks compared to it
     )
     doc = extracted.as_dict() if extracted is not None else {}
     text = doc.get("text") or ""
@@ -411,24 +426,26 @@ def poll(
         return report
     feed.title = parsed.title or feed.title
     report.items = len(parsed.items)
-    fresh: list[tuple[FeedItem, Article, Fetched]] = []
-    for item in parsed.items:
-        try:
-            got = _read_item(feed, item, store, settings, pacer, report)
-            if got and all(got[0].id != a.id for _, a, _ in fresh):  # two items, one page
-                fresh.append((item, *got))
-        except NewsdeskError as exc:
-            report.errors.append(f"{item.link}: {exc.name}: {exc.message}")
-    if fresh:  # one write for the poll: the index's per-write work is paid once
-        try:
-            done = ingest([article for _, article, _ in fresh], feed.index)
-        except NewsdeskError as exc:
-            report.errors.append(f"{feed.url}: {exc.name}: {exc.message}")
-        else:
-            report.ingested += len(fresh) - done.unchanged
-            report.unchanged += done.unchanged
-            for item, article, page in fresh:
-                store.save_item(feed, item, article.id, page)
+    # Pages are read one after another in a thread while the main thread embeds and writes
+    # the pages read before them, in batches: reading and embedding overlap.
+    seen: set[str] = set()
+    batch: list[tuple[FeedItem, Article, Fetched]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
+        reads = [
+            (item, reader.submit(_read_item, feed, item, store, settings, pacer, report))
+            for item in parsed.items
+        ]
+        for n, (item, future) in enumerate(reads, start=1):
+            try:
+                got = future.result()
+                if got and got[0].id not in seen:  # two items, one page
+                    seen.add(got[0].id)
+                    batch.append((item, *got))
+            except NewsdeskError as exc:
+                report.errors.append(f"{item.link}: {exc.name}: {exc.message}")
+            if batch and (len(batch) >= settings.feed_write_batch or n == len(reads)):
+                _ingest_batch(feed, batch, store, ingest, report)
+                batch = []
     feed.items_seen += report.ingested
     if not report.errors:  # a failed item is tried again: the next poll reads the feed again
         feed.etag, feed.modified = fetched.etag, fetched.modified
@@ -437,6 +454,24 @@ def poll(
     feed.last_error = report.errors[-1] if report.errors else None
     store.save(feed)
     return report
+
+
+def _ingest_batch(
+    feed: Feed,
+    batch: list[tuple[FeedItem, Article, Fetched]],
+    store: FeedStore,
+    ingest: Ingest,
+    report: PollReport,
+) -> None:
+    try:
+        done = ingest([article for _, article, _ in batch], feed.index)
+    except NewsdeskError as exc:
+        report.errors.append(f"{feed.url}: {exc.name}: {exc.message}")
+        return
+    report.ingested += len(batch) - done.unchanged
+    report.unchanged += done.unchanged
+    for item, article, page in batch:
+        store.save_item(feed, item, article.id, page)
 
 
 def _read_item(

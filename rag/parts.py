@@ -149,6 +149,7 @@ def candidates_of(hits: Sequence[Hit]) -> list[ContextSentence]:
                     hit.url,
                     hit.published_at,
                     0.0,
+                    updated_at=hit.updated_at,
                 )
             )
     return out

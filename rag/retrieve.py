@@ -91,4 +91,5 @@ def _hit(record: ChunkRecord, score: float) -> Hit:
         score=score,
         dense_similarity=record.similarity,
         sentences=sentences,
+        updated_at=meta.get("updated_at"),
     )

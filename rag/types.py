@@ -88,6 +88,7 @@ class Hit:
     score: float  # fused reciprocal-rank score; higher is better
     dense_similarity: float | None  # cosine similarity of the query to the chunk, if dense found it
     sentences: list[Sentence] = field(default_factory=list)
+    updated_at: int | None = None  # when a correction replaced the first version
 
     def to_json(self) -> dict:
         return {
@@ -97,6 +98,7 @@ class Hit:
             "source": self.source,
             "url": self.url,
             "published_at": iso_date(self.published_at),
+            "updated_at": iso_date(self.updated_at),
             "score": round(self.score, 6),
             "dense_similarity": None
             if self.dense_similarity is None

@@ -71,7 +71,7 @@ def test_ask_returns_the_answer_object(client: TestClient) -> None:
     first = answer["citations"][0]
     assert set(first) == {
         "n", "article_id", "title", "source", "url", "published_at",
-        "sentence_id", "text", "char_start", "char_end",
+        "sentence_id", "text", "char_start", "char_end", "updated_at",
     }  # fmt: skip
     assert f"[{first['n']}]" in answer["text"]
     abstain = client.post("/v1/ask", json={"question": "Best lasagna recipe?"}).json()

@@ -30,6 +30,7 @@ from rag.errors import (
     URLNotAllowed,
 )
 from rag.feeds import HostPacer, article_id_for, fetch, poll_all, read_page, store_for
+from rag.types import iso_date
 from tests.conftest import CORPUS, free_port
 
 ARTICLES = [json.loads(line) for line in CORPUS.open(encoding="utf-8")][:3]
@@ -228,7 +229,32 @@ def test_a_corrected_page_replaces_its_sentences_under_the_same_id(
     # the correction keeps the first publication date and records when it came
     assert article.published_at == first.published_at and article.updated_at is not None
     answer = desk.answer("When did the pier reopen after repairs?", index="live")
-    assert any(corrected == c.text for c in answer.citations)
+    (cited,) = [c for c in answer.citations if c.text == corrected]
+    # a citation of the corrected article carries both dates
+    assert cited.published_at == iso_date(first.published_at)
+    assert cited.updated_at == iso_date(article.updated_at)
+
+
+def test_a_long_poll_is_written_in_batches_while_pages_are_read(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    server, base = site
+    publish(server, base, ARTICLES[:3])
+    settings = settings.model_copy(update={"feed_write_batch": 2})
+    desk = Desk(settings, embedder=embedder)
+    writes: list[int] = []
+    ingest = desk.ingest_articles
+
+    def counted(articles: Any, index: str) -> Any:
+        writes.append(len(articles))
+        return ingest(articles, index)
+
+    store_for(settings).add(f"{base}/feed.xml", "live")
+    (report,) = poll_all(settings, counted, "live")
+    assert (report.ingested, report.errors, writes) == (3, [], [2, 1])
+    assert desk.index("live").article_count() == 3
+    (again,) = poll_all(settings, counted, "live")
+    assert again.status == "not modified" and writes == [2, 1]
 
 
 def test_an_atom_feed_is_read_too(
