@@ -219,6 +219,9 @@ class ErrorOut(BaseModel):
 class FeedIn(Strict):
     url: str = Field(min_length=1, max_length=2000)
     index: str | None = Field(None, pattern=INDEX_NAME)
+    interval_s: float | None = Field(
+        None, ge=1, le=7 * 86400, description="Poll every this many seconds (default: the setting)."
+    )
 
 
 class FeedOut(BaseModel):
@@ -230,6 +233,7 @@ class FeedOut(BaseModel):
     last_error: str | None  # "ErrorName: message"
     items_seen: int
     added: str
+    interval_s: float | None = None
 
 
 class PageIn(Strict):

@@ -369,13 +369,19 @@ def _settings() -> Any:
 def feeds_add_command(
     url: Annotated[str, typer.Argument(help="An RSS or Atom feed's http(s) URL.")],
     index: IndexOpt = "default",
+    every: Annotated[
+        float | None,
+        typer.Option(
+            min=1, help="Poll it every this many seconds (default NEWSDESK_FEED_INTERVAL_S)."
+        ),
+    ] = None,
 ) -> None:
     """Follow a feed: `newsdesk watch` polls it and ingests its items."""
     from rag.feeds import check_url, store_for
 
     settings = _settings()
     check_url(url, settings)
-    out.print_json(data=store_for(settings).add(url, index).public())
+    out.print_json(data=store_for(settings).add(url, index, every).public())
 
 
 @feeds_app.command("list")

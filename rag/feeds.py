@@ -290,11 +290,20 @@ class Feed:
     title: str | None = None
     etag: str | None = None
     modified: str | None = None
+    interval_s: float | None = None  # how often it is polled; None: settings.feed_interval_s
 
     def public(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in (
-            "url", "index", "title", "status", "last_fetch", "last_error", "items_seen", "added"
+            "url", "index", "title", "status", "last_fetch", "last_error", "items_seen", "added",
+            "interval_s",
         )}  # fmt: skip
+
+    def due_in(self, settings: Settings, now: float) -> float:
+        """Seconds until this feed's next poll (0 or less: due now)."""
+        if self.last_fetch is None:
+            return 0.0
+        last = datetime.fromisoformat(self.last_fetch).timestamp()
+        return last + (self.interval_s or settings.feed_interval_s) - now
 
 
 class FeedStore:
@@ -315,18 +324,27 @@ class FeedStore:
                     modified TEXT, PRIMARY KEY (feed, idx, key));
                 """
             )
+            columns = {row[1] for row in db.execute("PRAGMA table_info(feeds)")}
+            if "interval_s" not in columns:  # a store made before feeds had their own schedule
+                db.execute("ALTER TABLE feeds ADD COLUMN interval_s REAL")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
             yield db
 
-    def add(self, url: str, index: str) -> Feed:
+    def add(self, url: str, index: str, interval_s: float | None = None) -> Feed:
+        """Follow a feed (again: its schedule changes to `interval_s`, nothing else)."""
         feed = Feed(url, index, _now())
         with self._db() as db:
             db.execute(
-                "INSERT OR IGNORE INTO feeds VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (url, index, feed.added, feed.status, None, None, 0, None, None, None),
+                "INSERT OR IGNORE INTO feeds (url, idx, added, status, items_seen) "
+                "VALUES (?,?,?,?,0)",
+                (url, index, feed.added, feed.status),
+            )
+            db.execute(
+                "UPDATE feeds SET interval_s = ? WHERE url = ? AND idx = ?",
+                (interval_s, url, index),
             )
         return self.get(url, index)
 
@@ -338,7 +356,7 @@ class FeedStore:
 
     def list(self, index: str | None = None) -> list[Feed]:
         query = "SELECT url, idx, added, status, last_fetch, last_error, items_seen, title, " \
-                "etag, modified FROM feeds"  # fmt: skip
+                "etag, modified, interval_s FROM feeds"  # fmt: skip
         with self._db() as db:
             rows = db.execute(query + (" WHERE idx = ?" if index else "") + " ORDER BY added",
                               (index,) if index else ()).fetchall()  # fmt: skip
@@ -511,15 +529,18 @@ def watch(
     stop: threading.Event | None = None,
     on_report: Callable[[PollReport], None] | None = None,
 ) -> None:
-    """Poll every feed each `feed_interval_s` until `stop` is set."""
+    """Poll each feed when it is due (its own `interval_s`, else `feed_interval_s`) until
+    `stop` is set. Feeds added meanwhile are picked up within a second."""
     stop = stop or threading.Event()
     pacer = HostPacer(settings.fetch_host_delay_s)
     store = store_for(settings)
     while not stop.is_set():
-        started = time.monotonic()
-        for feed in store.list(index):
+        feeds = store.list(index)
+        for feed in feeds:
             if stop.is_set():
                 return
+            if feed.due_in(settings, time.time()) > 0:
+                continue
             try:
                 report = poll(feed, store, settings, ingest, pacer)
             except Exception:  # one feed's failure must not end the watch
@@ -527,4 +548,5 @@ def watch(
                 continue
             if on_report:
                 on_report(report)
-        stop.wait(max(0.0, settings.feed_interval_s - (time.monotonic() - started)))
+        waits = [f.due_in(settings, time.time()) for f in store.list(index)]
+        stop.wait(min([1.0, *waits]) if waits else 1.0)

@@ -257,6 +257,58 @@ def test_a_long_poll_is_written_in_batches_while_pages_are_read(
     assert again.status == "not modified" and writes == [2, 1]
 
 
+def test_each_feed_is_polled_on_its_own_schedule(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    import threading
+
+    from rag.feeds import watch
+
+    server, base = site
+    publish(server, base, ARTICLES[:1])
+    server.put("/other.xml", server.routes["/feed.xml"][2], "application/rss+xml")
+    desk = Desk(settings, embedder=embedder)
+    store = store_for(settings)
+    store.add(f"{base}/feed.xml", "live", interval_s=1)
+    slow = store.add(f"{base}/other.xml", "live", interval_s=3600)
+    assert slow.public()["interval_s"] == 3600
+    polled: list[str] = []
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=watch,
+        args=(settings, desk.ingest_articles, "live", stop, lambda r: polled.append(r.feed)),
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while polled.count(f"{base}/feed.xml") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        thread.join(30)
+    assert polled.count(f"{base}/feed.xml") >= 3
+    assert polled.count(f"{base}/other.xml") == 1  # due once an hour: polled when added only
+
+
+def test_a_feed_store_from_before_schedules_is_read(settings: Settings) -> None:
+    import sqlite3
+
+    path = settings.index_dir / "feeds.sqlite3"
+    path.parent.mkdir(parents=True)
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE feeds (url TEXT, idx TEXT, added TEXT, status TEXT, last_fetch TEXT, "
+            "last_error TEXT, items_seen INTEGER, title TEXT, etag TEXT, modified TEXT, "
+            "PRIMARY KEY (url, idx))"
+        )
+        db.execute(
+            "INSERT INTO feeds VALUES ('http://127.0.0.1/f.xml', 'live', "
+            "'2026-01-01T00:00:00+00:00', 'ok', NULL, NULL, 4, 'Old', NULL, NULL)"
+        )
+    (feed,) = store_for(settings).list("live")
+    assert (feed.items_seen, feed.title, feed.interval_s) == (4, "Old", None)
+
+
 def test_an_atom_feed_is_read_too(
     site: tuple[Site, str], settings: Settings, embedder: Any
 ) -> None:

@@ -22,7 +22,9 @@ def _index(desk: DeskDep, index: str | None) -> str:
 def add_feed(body: FeedIn, desk: DeskDep) -> FeedOut:
     """Follow a feed; the watcher polls it (`NEWSDESK_WATCH_FEEDS`, or `newsdesk watch`)."""
     check_url(body.url, desk.settings)
-    return FeedOut(**store_for(desk.settings).add(body.url, _index(desk, body.index)).public())
+    return FeedOut(
+        **store_for(desk.settings).add(body.url, _index(desk, body.index), body.interval_s).public()
+    )
 
 
 @router.get("/feeds", response_model=list[FeedOut])
