@@ -133,19 +133,19 @@ class Fts5:
         )
         self.db.execute("CREATE INDEX chunk_article ON chunk(article_id)")
         self.db.execute("CREATE VIRTUAL TABLE lex USING fts5(tokens, detail=none)")
-        self._insert(chunks, tokens)
-
-    def _insert(self, chunks, tokens) -> None:
         with self.db:
             self.db.execute("BEGIN")
-            for c, t in zip(chunks, tokens, strict=True):
-                cur = self.db.execute(
-                    "INSERT INTO chunk (id, article_id, source, published_at) VALUES (?,?,?,?)",
-                    (c["id"], c["article_id"], c["source"], c["published_at"]),
-                )
-                self.db.execute(
-                    "INSERT INTO lex (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, " ".join(t))
-                )
+            self._insert(chunks, tokens)
+
+    def _insert(self, chunks, tokens) -> None:
+        for c, t in zip(chunks, tokens, strict=True):
+            cur = self.db.execute(
+                "INSERT INTO chunk (id, article_id, source, published_at) VALUES (?,?,?,?)",
+                (c["id"], c["article_id"], c["source"], c["published_at"]),
+            )
+            self.db.execute(
+                "INSERT INTO lex (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, " ".join(t))
+            )
 
     def write(self, chunks, tokens, delete_articles, tmp) -> None:
         with self.db:
@@ -156,14 +156,7 @@ class Fts5:
             ).fetchall()
             self.db.executemany("DELETE FROM lex WHERE rowid = ?", rows)
             self.db.executemany("DELETE FROM chunk WHERE rowid = ?", rows)
-            for c, t in zip(chunks, tokens, strict=True):
-                cur = self.db.execute(
-                    "INSERT INTO chunk (id, article_id, source, published_at) VALUES (?,?,?,?)",
-                    (c["id"], c["article_id"], c["source"], c["published_at"]),
-                )
-                self.db.execute(
-                    "INSERT INTO lex (rowid, tokens) VALUES (?, ?)", (cur.lastrowid, " ".join(t))
-                )
+            self._insert(chunks, tokens)
 
     def search(self, query: list[str], source: str | None) -> list[str]:
         terms = " OR ".join(f'"{t}"' for t in dict.fromkeys(query))
