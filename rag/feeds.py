@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -86,8 +86,9 @@ class HostPacer:
             time.sleep(start - now)
 
 
-def check_url(url: str, settings: Settings) -> None:
-    """Refuse what is not http(s) or resolves to an address outside what the settings allow."""
+def check_url(url: str, settings: Settings) -> str:
+    """Refuse what is not http(s) or resolves to an address outside what the settings allow;
+    the address to connect to (one of those checked) otherwise."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -112,6 +113,18 @@ def check_url(url: str, settings: Settings) -> None:
                 f"{url}: {parts.hostname} is {address}, a private or local address "
                 "(NEWSDESK_FETCH_ALLOW_NETWORKS lists the ones that may be fetched)"
             )
+    return str(infos[0][4][0])
+
+
+def _pinned(url: str, address: str) -> tuple[str, str]:
+    """The URL with its host replaced by the checked address, and the Host header to send:
+    the connection goes where the check looked, whatever the name resolves to next."""
+    parts = urlsplit(url)
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    host = parts.hostname or ""
+    header = host if parts.port is None else f"{host}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), header
 
 
 @cache
@@ -133,23 +146,16 @@ def fetch(
     if modified:
         headers["If-Modified-Since"] = modified
 
-    def checked(request: httpx.Request) -> None:  # every hop: the first and each redirect
-        check_url(str(request.url), settings)
-        if pacer is not None:
-            pacer.wait(request.url.host)
-
     client = httpx.Client(
         verify=_tls(),
-        follow_redirects=True,
-        max_redirects=settings.fetch_max_redirects,
+        follow_redirects=False,  # each hop is checked and pinned here
         timeout=settings.fetch_timeout_s,
-        event_hooks={"request": [checked]},
         trust_env=False,  # no proxies from the environment: the checked address is the one used
     )
     try:
-        with client, client.stream("GET", url, headers=headers) as response:
+        with client, _follow(client, url, headers, settings, pacer) as (final, response):
             if response.status_code == 304:
-                return Fetched(str(response.url), 304, etag=etag, modified=modified)
+                return Fetched(final, 304, etag=etag, modified=modified)
             if response.status_code >= 400:
                 raise FetchHTTPError(f"{url}: the server answered {response.status_code}")
             declared = int(response.headers.get("content-length") or 0)
@@ -164,7 +170,7 @@ def fetch(
                 if time.monotonic() > deadline:  # a server that trickles bytes forever
                     raise FetchTimeout(f"{url}: no whole response in {settings.fetch_timeout_s}s")
             return Fetched(
-                str(response.url),
+                final,
                 response.status_code,
                 bytes(body),
                 response.headers.get("etag"),
@@ -181,6 +187,40 @@ def fetch(
         raise URLNotAllowed(f"{url!r}: not a valid URL ({exc})") from exc
     except httpx.HTTPError as exc:
         raise FetchUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
+
+
+@contextmanager
+def _follow(
+    client: httpx.Client,
+    url: str,
+    headers: dict[str, str],
+    settings: Settings,
+    pacer: HostPacer | None,
+) -> Iterator[tuple[str, httpx.Response]]:
+    """GET `url`, following redirects; every hop is checked, paced and sent to the address
+    the check resolved (a name that resolves elsewhere the second time is not followed)."""
+    current = url
+    for _ in range(settings.fetch_max_redirects + 1):
+        address = check_url(current, settings)
+        target, host = _pinned(current, address)
+        if pacer is not None:
+            pacer.wait(urlsplit(current).hostname or "")
+        request = client.build_request(
+            "GET",
+            target,
+            headers=headers | {"Host": host},
+            extensions={"sni_hostname": urlsplit(current).hostname},
+        )
+        response = client.send(request, stream=True)
+        if not response.has_redirect_location:
+            try:
+                yield current, response
+            finally:
+                response.close()
+            return
+        response.close()
+        current = urljoin(current, response.headers["location"])
+    raise httpx.TooManyRedirects(f"more than {settings.fetch_max_redirects} redirects")
 
 
 def _too_large(url: str, settings: Settings) -> ResponseTooLarge:

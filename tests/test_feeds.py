@@ -81,6 +81,7 @@ class Site:
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
         self.hits: dict[str, int] = {}
+        self.hosts: list[str] = []  # the Host header of each request
 
     def put(self, path: str, body: str | bytes, ctype: str = "text/html; charset=utf-8",
             status: int = 200, **headers: str) -> None:  # fmt: skip
@@ -92,6 +93,7 @@ def handler_for(site: Site) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
             site.hits[self.path] = site.hits.get(self.path, 0) + 1
+            site.hosts.append(self.headers.get("Host", ""))
             if self.path == "/hang":
                 time.sleep(5)
                 return
@@ -390,6 +392,44 @@ def test_fetch_refuses_and_caps(site: tuple[Site, str], settings: Settings) -> N
     server.put("/away", "", status=302, Location="http://10.255.255.1/")
     with pytest.raises(URLNotAllowed):
         fetch(f"{base}/away", settings)
+
+
+def test_each_hop_connects_to_the_address_that_was_checked(
+    site: tuple[Site, str], settings: Settings, monkeypatch: Any
+) -> None:
+    """A name that resolves to an allowed address when checked and to another one a moment
+    later (DNS rebinding) is fetched from the checked address. The resolver is replaced here:
+    the test cannot run a DNS server that rebinds."""
+    import socket
+
+    import rag.feeds
+
+    server, base = site
+    port = int(base.rsplit(":", 1)[1])
+    server.put("/start", b"", status=302, Location=f"http://news.test:{port}/page")
+    server.put("/page", "<html><body>fine</body></html>")
+    answers = iter(["127.0.0.1", "127.0.0.1", "10.0.0.1", "10.0.0.1"])
+    calls: list[str] = []
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> list:
+        calls.append(host)
+        address = next(answers) if host == "news.test" else host
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(rag.feeds.socket, "getaddrinfo", rebinding)
+    got = fetch(f"http://news.test:{port}/start", settings)
+    assert (got.status, got.url, got.body) == (
+        200,
+        f"http://news.test:{port}/page",
+        b"<html><body>fine</body></html>",
+    )
+    # the name is resolved once per hop, by the check; the connection only "resolves" the
+    # literal address it was given
+    assert [c for c in calls if c != "127.0.0.1"] == ["news.test", "news.test"]
+    assert server.hosts[-2:] == [f"news.test:{port}"] * 2  # the name is still sent as Host
+    # the next resolution is private: that hop is refused before anything is sent
+    with pytest.raises(URLNotAllowed):
+        fetch(f"http://news.test:{port}/page", settings)
 
 
 def test_pages_without_article_text_and_other_encodings(
