@@ -425,12 +425,13 @@ class FeedStore:
             ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def save_item(self, feed: Feed, item: FeedItem, article_id: str, fetched: Fetched) -> None:
+    def save_items(self, feed: Feed, items: list[tuple[FeedItem, str, Fetched]]) -> None:
+        """Record pages ingested (item, article id, the page as fetched), in one transaction."""
         with self._db() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO items VALUES (?,?,?,?,?,?,?)",
-                (feed.url, feed.index, item.key, item.link, article_id, fetched.etag,
-                 fetched.modified),
+                [(feed.url, feed.index, item.key, item.link, article_id, fetched.etag,
+                  fetched.modified) for item, article_id, fetched in items],
             )  # fmt: skip
 
 
@@ -528,8 +529,7 @@ def _ingest_batch(
         return
     report.ingested += len(batch) - done.unchanged
     report.unchanged += done.unchanged
-    for item, article, page in batch:
-        store.save_item(feed, item, article.id, page)
+    store.save_items(feed, [(item, article.id, page) for item, article, page in batch])
 
 
 def _read_item(

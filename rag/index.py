@@ -371,11 +371,18 @@ class Index:
             self._lexical.set_generation(meta["generation"])
 
     def stats(self) -> dict[str, Any]:
+        """Counts and how the index was built; reading them rebuilds nothing."""
+        lexical = self._lexical or (
+            LexicalIndex(self._lexical_path) if self._lexical_path.exists() else None
+        )
         return {
             "name": self.name,
             "location": self.location,
             "articles": self.article_count(),
             "chunks": self.chunk_count(),
+            # chunks searchable by BM25, and whether that index is in step with the chunks
+            "lexical_chunks": lexical.count() if lexical is not None else 0,
+            "lexical_in_step": lexical is not None and lexical.generation == self.generation,
             **{k: v for k, v in self.built_with.items() if k != "generation"},
         }
 

@@ -63,6 +63,7 @@ def test_ingest_and_search_with_exact_sentences(desk: Desk, index_name: str) -> 
     stats = desk.index(index_name).stats()
     assert stats["articles"] == 1 and stats["chunks"] == report.chunks_written > 0
     assert stats["embedder"] == "all-MiniLM-L6-v2" and stats["dim"] == 384
+    assert stats["lexical_chunks"] == stats["chunks"] and stats["lexical_in_step"] is True
 
     hits = desk.search("What must Ukraine accept before talks in Moscow?", 3, index=index_name)
     assert hits and hits[0].article_id == "a3768beeca3bd2e8"
@@ -233,10 +234,13 @@ def test_a_lagging_lexical_index_is_rebuilt_from_the_chunks(
     assert want == chunk_ids(first, index_name)
     shutil.rmtree(path)
     reopened = Desk(backend_settings, embedder=embedder)  # type: ignore[arg-type]
+    stats = reopened.index(index_name).stats()  # reading the stats rebuilds nothing
+    assert (stats["lexical_chunks"], stats["lexical_in_step"]) == (0, False)
     assert reopened.search("Winds reached 120 mph", 1, index=index_name)[0].article_id == (
         "courier-1"
     )
     assert {r.id for r in reopened.index(index_name).lexical.all_records()} == want
+    assert reopened.index(index_name).stats()["lexical_in_step"] is True
 
 
 def test_searches_go_on_while_articles_are_written(
