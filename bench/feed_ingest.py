@@ -53,7 +53,7 @@ def main() -> None:
         embedder = desk.embedder
         embedder.embed(["warm up"])
         # Opened before timing, as in a running service (the raw encoder's load is not timed).
-        desk.retriever("feeds", create=True).index.lexical
+        desk.retriever("feeds", create=True).warm()
         store_for(settings).add(f"{base}/feed.xml", "feeds")
 
         started = time.perf_counter()

@@ -19,7 +19,7 @@ What is measured
     - article recall@10: share of gold articles among the top-10 hits' articles.
   The same metrics for the two rankings the fusion combines, each cut at 10:
     - dense only: `Index.dense_search(embedding, 10)` (the query embedded as Desk.search does);
-    - BM25 only: `Retriever._bm25(question, 10, None)`.
+    - BM25 only: `Index.lexical.search(question, 10)`.
   The ceiling: share of gold sentences that the sentence splitter produces exactly (a gold
   "sentence" that the splitter cuts in two can never match).
   Each missed gold sentence is listed with the rank of its chunk in the full dense and the full
