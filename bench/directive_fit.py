@@ -76,7 +76,9 @@ def fit(texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> DirectiveM
     picked = [i for i, z in enumerate(logits) if z >= gate]
     rows = np.column_stack([np.asarray(grammar([texts[i] for i in picked])), logits[picked]])
     y = labels[picked]
-    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(rows, y)
+    # Indicative reports score 0 whatever the weights: the weights are fitted on the others.
+    free = rows[:, FEATURES.index("indicative")] == 0
+    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(rows[free], y[free])
     model = DirectiveModel(
         tuple(float(w) for w in probe.coef_[0]),
         float(probe.intercept_[0]),

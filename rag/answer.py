@@ -20,13 +20,14 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from rag.citations import Claim, SupportChecker, is_abstention, parse_answer
 from rag.config import Settings
 from rag.context import ContextSentence, render_context, select_context
+from rag.directives import Embed, find_directives
 from rag.errors import UnsupportedLanguage
 from rag.generators.base import GenerationRequest, Generator
 from rag.parts import (
@@ -254,7 +255,7 @@ class Answerer:
         if latest:
             hits = _newest(hits, self.settings.gate_min_similarity)
         t = run.mark("retrieve_ms", started)
-        news = _without_instructions(hits)
+        news = _without_instructions(hits, self.retriever.embedder.embed)
         context = self.select_context(run.standalone, news)
         run.timings["context_sentences"] = len(context)
         t = run.mark("context_ms", t)
@@ -278,7 +279,9 @@ class Answerer:
         parts: list[dict[str, Any]] = []
         findings: list[Finding] = []
         for part_evidence in evidence:
-            part_evidence.hits = _without_instructions(part_evidence.hits)
+            part_evidence.hits = _without_instructions(
+                part_evidence.hits, self.retriever.embedder.embed
+            )
             finding = find(part_evidence, self.retriever.embedder.embed)
             findings.append(finding)
             marks: list[int] = []
@@ -594,9 +597,18 @@ def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[
     return out
 
 
-def _without_instructions(hits: Sequence[Hit]) -> list[Hit]:
+def _without_instructions(hits: Sequence[Hit], embed: Embed) -> list[Hit]:
+    """The hits without what tells its reader what to do or say rather than reporting: an
+    article the pattern above matches, and each sentence the directive model (`rag.directives`)
+    finds. Neither is evidence, and neither is cited."""
     suspect = {h.article_id for h in hits if any(_INJECTION.search(s.text) for s in h.sentences)}
-    return [h for h in hits if h.article_id not in suspect]
+    kept = [h for h in hits if h.article_id not in suspect]
+    texts = sorted({s.text for h in kept for s in h.sentences})
+    orders = {texts[i] for i in find_directives(texts, embed)}
+    if not orders:
+        return kept
+    kept = [replace(h, sentences=[s for s in h.sentences if s.text not in orders]) for h in kept]
+    return [h for h in kept if h.sentences]
 
 
 def _glued(question: str, history: Sequence[dict[str, str]]) -> str:

@@ -41,8 +41,10 @@ FEATURES = (
     "dictates",
     "reported",
     "quoted",
+    "indicative",
     "probe",
 )
+_INDICATIVE = FEATURES.index("indicative")
 REASON = "addresses whoever reads or answers from this page and tells them what to do or say"
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "csubj", "csubjpass", "expl"])
 _CLAUSE_HEADS = frozenset(["ROOT", "conj", "parataxis", "advcl", "appos", "dep"])
@@ -92,7 +94,7 @@ class DirectiveModel:
         if not len(features):
             return np.zeros(0)
         z = features @ np.asarray(self.weights) + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
+        return np.where(features[:, _INDICATIVE] > 0, 0.0, 1.0 / (1.0 + np.exp(-z)))
 
 
 @cache
@@ -206,6 +208,20 @@ def _features(span, quoted: list[bool]) -> list[float]:  # type: ignore[no-untyp
     )
     words = [t for t in span if t.is_alpha]
     share = sum(quoted[t.i] for t in words) / len(words) if words else 0.0
+    root = span.root
+    # A third-person statement in the indicative ("The government has not yet responded to
+    # this statement") reports; it orders nobody, whatever its words.
+    indicative = (
+        not orders
+        and not second
+        and not quoted[root.i]
+        and not any(c.tag_ == "MD" for c in root.children)
+        and (
+            root.tag_ in _FINITE
+            or any(c.tag_ in _FINITE for c in root.children if c.dep_.startswith("aux"))
+        )
+        and any(c.dep_ in _SUBJECTS and not _vocative(c) for c in root.children)
+    )
     return [
         float(bool(orders)),
         float(bool(second)),
@@ -214,6 +230,7 @@ def _features(span, quoted: list[bool]) -> list[float]:  # type: ignore[no-untyp
         float(dictates),
         float(reported),
         share,
+        float(indicative),
     ]
 
 
