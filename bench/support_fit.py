@@ -86,9 +86,9 @@ def collect(retriever, split: str):  # type: ignore[no-untyped-def]
 def corrupted(claim: str, names_by_label: dict[str, list[str]]) -> list[str]:
     """The claim made wrong in the ways a report gets a fact wrong: each number changed,
     its first named entity swapped for another of the same kind, its first auxiliary negated."""
-    from rag.question import _nlp
+    from rag.question import parser
 
-    doc = _nlp()(claim)
+    doc = parser()(claim)
     out = []
     for token in doc:
         if token.like_num and token.text.replace(",", "").isdigit():
@@ -109,12 +109,12 @@ def corrupted(claim: str, names_by_label: dict[str, list[str]]) -> list[str]:
 
 
 def entity_names(items) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    from rag.question import _nlp
+    from rag.question import parser
 
     found: dict[str, set[str]] = {}
     for item in items:
         for evidence, *_ in item["parts"]:
-            for ent in _nlp()(evidence.part.text).ents:
+            for ent in parser()(evidence.part.text).ents:
                 found.setdefault(ent.label_, set()).add(ent.text)
     return {label: sorted(names) for label, names in found.items()}
 

