@@ -116,7 +116,12 @@ class Settings(BaseSettings):
     feed_interval_s: float = Field(300.0, ge=1, description="How often a feed is polled.")
     feed_max_items: int = Field(200, ge=1, description="Newest items read from one poll of a feed.")
     feed_write_batch: int = Field(
-        32, ge=1, description="Pages of a poll written together while the next ones are read."
+        128, ge=1, description="Most pages of a poll written together while the next are read."
+    )
+    feed_write_wait_s: float = Field(
+        1.0,
+        ge=0,
+        description="Longest a page read in a poll waits for more pages before it is written.",
     )
     watch_feeds: bool = Field(False, description="Run the feed watcher inside the service.")
 

@@ -25,8 +25,9 @@ import sqlite3
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -486,23 +487,35 @@ def poll(
     feed.title = parsed.title or feed.title
     report.items = len(parsed.items)
     # Pages are read one after another in a thread while the main thread embeds and writes
-    # the pages read before them, in batches: reading and embedding overlap.
+    # the pages read before them. A page waits at most `feed_write_wait_s` to be written: read
+    # pages are written together once that time is up, the batch is full, or the feed is done,
+    # so a fast site is written in few large writes and a slow one page by page as it comes.
     seen: set[str] = set()
     batch: list[tuple[FeedItem, Article, Fetched]] = []
+    oldest = 0.0  # when the first page of the batch was read
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="feed-read") as reader:
-        reads = [
+        reads = deque(
             (item, reader.submit(_read_item, feed, item, store, settings, pacer, report))
             for item in parsed.items
-        ]
-        for n, (item, future) in enumerate(reads, start=1):
+        )
+        while reads:
+            item, future = reads[0]
+            if batch:
+                left = oldest + settings.feed_write_wait_s - time.monotonic()
+                if not wait([future], timeout=max(left, 0.0)).done:
+                    _ingest_batch(feed, batch, store, ingest, report)
+                    batch = []
+                    continue
+            reads.popleft()
             try:
                 got = future.result()
                 if got and got[0].id not in seen:  # two items, one page
                     seen.add(got[0].id)
+                    oldest = oldest if batch else time.monotonic()
                     batch.append((item, *got))
             except NewsdeskError as exc:
                 report.errors.append(f"{item.link}: {exc.name}: {exc.message}")
-            if batch and (len(batch) >= settings.feed_write_batch or n == len(reads)):
+            if batch and (len(batch) >= settings.feed_write_batch or not reads):
                 _ingest_batch(feed, batch, store, ingest, report)
                 batch = []
     feed.items_seen += report.ingested

@@ -82,6 +82,7 @@ class Site:
         self.routes: dict[str, tuple[int, str, bytes, dict[str, str]]] = {}
         self.hits: dict[str, int] = {}
         self.hosts: list[str] = []  # the Host header of each request
+        self.delays: dict[str, float] = {}  # path -> seconds the server takes to answer
 
     def put(self, path: str, body: str | bytes, ctype: str = "text/html; charset=utf-8",
             status: int = 200, **headers: str) -> None:  # fmt: skip
@@ -97,6 +98,7 @@ def handler_for(site: Site) -> type[http.server.BaseHTTPRequestHandler]:
             if self.path == "/hang":
                 time.sleep(5)
                 return
+            time.sleep(site.delays.get(self.path, 0.0))
             if self.path.startswith("/loop"):
                 n = int(self.path[5:] or 0)
                 self.send_response(302)
@@ -257,6 +259,28 @@ def test_a_long_poll_is_written_in_batches_while_pages_are_read(
     assert desk.index("live").article_count() == 3
     (again,) = poll_all(settings, counted, "live")
     assert again.status == "not modified" and writes == [2, 1]
+
+
+def test_pages_already_read_are_written_without_waiting_for_a_slow_one(
+    site: tuple[Site, str], settings: Settings, embedder: Any
+) -> None:
+    server, base = site
+    publish(server, base, ARTICLES[:3])
+    # Pages are read newest first: the oldest is read last, and its server is slow.
+    oldest = min(range(3), key=lambda i: ARTICLES[i]["published_at"])
+    server.delays[f"/news/{oldest}.html"] = 2.0
+    settings = settings.model_copy(update={"feed_write_batch": 100, "feed_write_wait_s": 0.2})
+    desk = Desk(settings, embedder=embedder)
+    writes: list[int] = []
+    ingest = desk.ingest_articles
+
+    def counted(articles: Any, index: str) -> Any:
+        writes.append(len(articles))
+        return ingest(articles, index)
+
+    store_for(settings).add(f"{base}/feed.xml", "live")
+    (report,) = poll_all(settings, counted, "live")
+    assert (report.ingested, report.errors, writes) == (3, [], [2, 1])
 
 
 def test_each_feed_is_polled_on_its_own_schedule(
