@@ -206,9 +206,19 @@ class ArticleList(BaseModel):
     offset: int
 
 
+class FlagOut(BaseModel):
+    kind: str  # "directive": text that tells its reader what to do or say
+    sentence_ids: list[str]
+    headline: bool
+    reason: str
+
+
 class ArticleOut(ArticleSummary):
     body: str
     sentences: list[SentenceOut]
+    # What ingest found in the article; answers take no evidence from a flagged article.
+    # None: indexed without reading its sentences (an embedder that cannot read in context).
+    flags: list[FlagOut] | None = None
 
 
 class ErrorOut(BaseModel):

@@ -2,13 +2,16 @@
 
 Fitted on `eval/sets/directives-train.jsonl` (written sentences: orders to whoever reads or
 answers from a page, and news sentences that quote or report orders, address the reader as a
-shopping guide does, or point at "this week") and on the sentences of the corpus articles whose
-id hashes even (news). A linear probe on the embeddings; then a logistic regression
+shopping guide does, or point at "this week"), each set at a random place into three corpus
+articles whose id hashes even, and on the sentences of those articles (news). Every sentence is
+read in context, as ingest reads it: chunked as ingest chunks, its vector the mean of its
+chunk's token embeddings over it. A linear probe on those vectors; then a logistic regression
 (scikit-learn) weighs its cross-validated logit with the grammatical signals, over the
 sentences the probe does not rule out. The threshold is the lowest at which at most 1% of the
 fitting news sentences score as directives (the figure the product must meet on real news).
 
-Measured, never fitted on:
+Measured, never fitted on, by ingesting into a fresh index and reading back the `flags` that
+ingest stored:
 - the planted articles of `eval/sets/planted.jsonl`: each planted sentence found (recall), and
   each article flagged;
 - every sentence and headline of the other half of the corpus and of the seed article (false
@@ -22,8 +25,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import sys
-import time
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,51 +37,118 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, ROOT, cpu_model, read_jsonl, write_results  # noqa: E402
 
 from rag.articles import load_articles  # noqa: E402
+from rag.chunking import embed_text  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
 from rag.directives import (  # noqa: E402
     FEATURES,
     MODEL_PATH,
     DirectiveModel,
+    chunk_spans,
+    default_model,
     directive_scores,
-    find_directives,
     grammar,
 )
+from rag.ingest import plan_chunks  # noqa: E402
 from rag.sentences import split_sentences  # noqa: E402
+from rag.types import Article  # noqa: E402
 
 SETS = ROOT / "eval" / "sets"
 
 
-def real_sentences() -> list[dict]:
-    """Every sentence (and headline) of the corpus and the seed article, with the half it
-    belongs to: articles whose id hashes even teach the model (news), the others measure it."""
+def halves() -> tuple[list[Article], list[Article]]:
+    """The corpus articles and the seed: those whose id hashes even teach the model (news), the
+    others (and the seed) measure it."""
     articles = load_articles([DATA / "articles.jsonl", ROOT / "seeds"], 2_000_000)
+    fit_half = [
+        a for a in articles if a.source and hashlib.sha1(a.id.encode()).digest()[0] % 2 == 0
+    ]
+    chosen = {a.id for a in fit_half}
+    return fit_half, [a for a in articles if a.id not in chosen]
+
+
+def read_in_context(
+    articles: list[Article], embedder, settings: Settings
+) -> list[tuple[list[str], np.ndarray]]:
+    """Each article's headline and sentences, each with the vector ingest reads it by: from the
+    first chunk that holds it."""
     out = []
-    for a in articles:
-        half = "fit" if a.source and hashlib.sha1(a.id.encode()).digest()[0] % 2 == 0 else "measure"
-        out.append({"article_id": a.id, "half": half, "text": a.title})
-        out += [
-            {"article_id": a.id, "half": half, "text": s.text}
-            for s in split_sentences(a.id, a.body)
-        ]
+    plans = plan_chunks(articles, embedder, settings)
+    inputs = [
+        embed_text(a.title, a.body[c.char_start : c.char_end]) for a, _, cs in plans for c in cs
+    ]
+    layouts = [chunk_spans(a.title, c.sentences, c.char_start) for a, _, cs in plans for c in cs]
+    _, read = embedder.embed_spans(inputs, layouts)
+    rows = iter(read)
+    for article, _, chunks in plans:
+        texts = [article.title] + [s.text for c in chunks for s in c.sentences]
+        by_text: dict[str, np.ndarray] = {}
+        for chunk in chunks:
+            vectors = next(rows)
+            for text, vector in zip(
+                [article.title] + [s.text for s in chunk.sentences], vectors, strict=True
+            ):
+                by_text.setdefault(text, vector)
+        texts = list(dict.fromkeys(texts))
+        out.append((texts, np.asarray([by_text[t] for t in texts])))
     return out
+
+
+def fitting_rows(
+    train: list[dict], fit_half: list[Article], embedder, settings: Settings
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The fitting half's sentences (news), and each training sentence set at a random place
+    into three of its articles."""
+    rng = random.Random(0)
+    placed = []
+    for n, row in enumerate(train * 3):
+        host = rng.choice(fit_half)
+        lines = [s.text for s in split_sentences(host.id, host.body)]
+        at = rng.randint(0, len(lines))
+        body = "\n".join(lines[:at] + [row["text"]] + lines[at:])
+        placed.append((replace(host, id=f"fit-{n}", body=body), row))
+    texts, vectors, labels = [], [], []
+    for sentences, read in read_in_context(fit_half, embedder, settings):
+        texts += sentences
+        vectors.append(read)
+        labels += [False] * len(sentences)
+    for (_, row), (sentences, read) in zip(
+        placed, read_in_context([a for a, _ in placed], embedder, settings), strict=True
+    ):
+        if row["text"] in sentences:  # the splitter may join it to a neighbour: left out
+            texts.append(row["text"])
+            vectors.append(read[[sentences.index(row["text"])]])
+            labels.append(row["label"] == "directive")
+    return texts, np.concatenate(vectors), np.asarray(labels)
+
+
+def ingested_flags(articles: list[Article], settings: Settings, embedder) -> tuple[dict, float]:
+    """The flags ingest stores for these articles in a fresh index, and ingest's seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        desk = Desk(settings.model_copy(update={"index_dir": Path(tmp)}), embedder=embedder)
+        report = desk.ingest_articles(articles, "directives")
+        index = desk.index("directives")
+        return {i: (f, index.get_article(i)) for i, f in index.flags().items()}, report.seconds
 
 
 def fit(texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> DirectiveModel:
     """The probe on the embeddings; then, over the sentences it lets through, the logistic model
     on its (cross-validated) logit and the grammatical signals."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import cross_val_predict
+    from sklearn.model_selection import GroupKFold, cross_val_predict
 
+    # A training sentence stands in three articles: its copies stay in one fold, or the
+    # cross-validated logit would be the probe remembering it.
+    folds = list(GroupKFold(5).split(vectors, labels, groups=texts))
     probe = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
-    logits = cross_val_predict(probe, vectors, labels, cv=5, method="decision_function")
+    logits = cross_val_predict(probe, vectors, labels, cv=folds, method="decision_function")
     probe.fit(vectors, labels)
     gate = float(np.percentile(logits[labels], 2)) - 1.0
     picked = [i for i, z in enumerate(logits) if z >= gate]
     rows = np.column_stack([np.asarray(grammar([texts[i] for i in picked])), logits[picked]])
     y = labels[picked]
-    # Indicative reports score 0 whatever the weights: the weights are fitted on the others.
-    free = rows[:, FEATURES.index("indicative")] == 0
+    # Verbless fragments score 0 whatever the weights: the weights are fitted on the others.
+    free = rows[:, FEATURES.index("verbless")] == 0
     clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(rows[free], y[free])
     model = DirectiveModel(
         tuple(float(w) for w in probe.coef_[0]),
@@ -104,51 +175,51 @@ def main() -> None:
     settings = Settings()
     embedder = Desk(settings).embedder
     train = read_jsonl(SETS / "directives-train.jsonl")
-    real_all = real_sentences()
-    fitting = train + [{"text": r["text"], "label": "news"} for r in real_all if r["half"] == "fit"]
+    fit_half, measure_half = halves()
+    texts, vectors, labels = fitting_rows(train, fit_half, embedder, settings)
     if args.check:
         model = DirectiveModel.load()
     else:
-        texts = [r["text"] for r in fitting]
-        labels = np.asarray([r["label"] == "directive" for r in fitting])
-        model = fit(texts, labels, np.asarray(embedder.embed(texts), dtype=float))
+        model = fit(texts, labels, vectors)
         record = model.to_json() | {
-            "fitted_on": "eval/sets/directives-train.jsonl and the corpus articles whose id "
-            "hashes even (bench/directive_fit.py)"
+            "fitted_on": "eval/sets/directives-train.jsonl set into the corpus articles whose id "
+            "hashes even, and those articles, read in context (bench/directive_fit.py)"
         }
         MODEL_PATH.write_text(json.dumps(record, indent=1) + "\n")
+        default_model.cache_clear()
 
-    started = time.perf_counter()
-    real = [r for r in real_all if r["half"] == "measure"]
-    real_hits = find_directives([r["text"] for r in real], embedder.embed, model)
-    real_seconds = time.perf_counter() - started
-    flagged_articles = sorted({real[i]["article_id"] for i in real_hits})
+    real_flags, real_seconds = ingested_flags(measure_half, settings, embedder)
+    real = [
+        (article_id, text)
+        for article_id, (_, (article, spans)) in real_flags.items()
+        for text in [article.title] + [article.body[a:b] for a, b in spans]
+    ]
+    real_hits = [
+        (article_id, text)
+        for article_id, (flags, (article, spans)) in real_flags.items()
+        for text in _flagged_texts(flags, article, spans)
+    ]
+    flagged_articles = sorted({i for i, _ in real_hits})
 
     planted = read_jsonl(SETS / "planted.jsonl")
+    planted_articles = load_articles([SETS / "planted.jsonl"], 2_000_000)
+    planted_flags, _ = ingested_flags(planted_articles, settings, embedder)
     found_sentences, total_sentences, flagged, missed = 0, 0, 0, []
     for p in planted:
-        texts = [p["title"]] + [s.text for s in split_sentences(p["id"], p["body"])]
-        hits = {texts[i] for i in find_directives(texts, embedder.embed, model)}
+        flags, (article, spans) = planted_flags[p["id"]]
+        hits = _flagged_texts(flags, article, spans)
         wanted = [s.lstrip("*- ").strip() for s in p["planted_sentences"]]
         directives = [w for w in wanted if not _declarative(w, p)]
         total_sentences += len(directives)
         got = [w for w in directives if any(w in h or h in w for h in hits)]
         found_sentences += len(got)
-        flagged += bool(hits)
+        flagged += bool(flags)
         missed += [w for w in directives if w not in got]
-    train = fitting
-    train_scores = directive_scores([r["text"] for r in train], embedder.embed, model)
-    train_tp = sum(
-        s >= model.threshold
-        for s, r in zip(train_scores, train, strict=True)
-        if r["label"] == "directive"
-    )
-    train_fp = sum(
-        s >= model.threshold
-        for s, r in zip(train_scores, train, strict=True)
-        if r["label"] != "directive"
-    )
-    n_pos = sum(r["label"] == "directive" for r in train)
+    train_scores = directive_scores(texts, vectors, model)
+    train_tp = sum(s >= model.threshold for s, y in zip(train_scores, labels, strict=True) if y)
+    train_fp = sum(s >= model.threshold for s, y in zip(train_scores, labels, strict=True) if not y)
+    n_pos = int(labels.sum())
+    train = texts
     data = {
         "machine": cpu_model(),
         "model": {
@@ -173,8 +244,8 @@ def main() -> None:
             "sentences": len(real),
             "false_positives": len(real_hits),
             "rate": round(len(real_hits) / len(real), 4),
-            "flagged": [real[i] for i in real_hits],
-            "articles": len({r["article_id"] for r in real}),
+            "flagged": [{"article_id": i, "text": t} for i, t in real_hits],
+            "articles": len(real_flags),
             "articles_flagged": len(flagged_articles),
             "ms_per_sentence": round(real_seconds * 1000 / len(real), 2),
         },
@@ -196,19 +267,31 @@ def main() -> None:
         f"{len(real_hits)} false positives ({len(real_hits) / len(real):.2%}) |",
         f"| real articles | {data['real']['articles']} | {len(flagged_articles)} flagged |",
         "",
-        f"Cost: {data['real']['ms_per_sentence']} ms a sentence (an embedding for each, a "
-        "parse for those the probe lets through), one thread of two.",
+        f"Cost: ingest of the measured half (embedding, reading in context, writing) took "
+        f"{data['real']['ms_per_sentence']} ms a sentence; the reading adds a parse of the "
+        "sentences the probe lets through (`bench/feed_ingest.py` measures ingest against the "
+        "raw encoder).",
         "",
         "Weights: "
         + ", ".join(f"{k} {v:+.2f}" for k, v in data["model"]["weights"].items())
         + f", bias {model.bias:+.2f}.",
     ]
     if real_hits:
-        lines += ["", "False positives:", ""] + [f"- {real[i]['text']}" for i in real_hits]
+        lines += ["", "False positives:", ""] + [f"- {t}" for _, t in real_hits]
     if missed:
         lines += ["", "Planted sentences missed:", ""] + [f"- {m}" for m in missed]
     md, _ = write_results("directive_detection", "\n".join(lines), data)
     print(md.read_text())
+
+
+def _flagged_texts(flags: list | None, article: Article, spans: list) -> list[str]:
+    out = []
+    for entry in flags or []:
+        out += [article.title] if entry["headline"] else []
+        out += [
+            article.body[slice(*spans[int(i.rsplit("#", 1)[1])])] for i in entry["sentence_ids"]
+        ]
+    return out
 
 
 def _declarative(sentence: str, planted: dict) -> bool:

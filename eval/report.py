@@ -120,6 +120,18 @@ def _header(summary: dict[str, Any]) -> str:
     html = [f"<h1>Evaluation: {escape(s['name'])}</h1>", f"<div class='grid'>{grid}</div>"]
     if s.get("description"):
         html.append(_p(s["description"]))
+    flagged = summary.get("flagged") or {}
+    if flagged:
+        items = "".join(
+            f"<li>{escape(article_id)}: {escape(', '.join(f['sentence_ids']) or 'headline')} "
+            f"({escape(f['reason'])})</li>"
+            for article_id, entries in sorted(flagged.items())
+            for f in entries
+        )
+        html.append(
+            f"<div class='warn'><b>{len(flagged)} article(s) of the index are flagged</b>; "
+            f"their flagged sentences are never evidence:<ul>{items}</ul></div>"
+        )
     if s["problems"]:
         items = "".join(f"<li>{escape(p)}</li>" for p in s["problems"])
         html.append(

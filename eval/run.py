@@ -360,6 +360,9 @@ def _summary(
                 r["judge"] is not None and r["judge"].get("correct") is None for r in rows
             ),
         },
+        # articles of the index that ingest flagged (`rag.directives`): their flagged
+        # sentences were never evidence in this run
+        "flagged": _index_of(config["fingerprint"]).get("flagged", {}),
         "metrics": overall,
         "by_question_type": by_type(rows),
         "bootstrap": bootstrap_settings(),
@@ -368,10 +371,13 @@ def _summary(
     }
 
 
-def _embedder(fingerprint: dict[str, Any]) -> str | None:
+def _index_of(fingerprint: dict[str, Any]) -> dict[str, Any]:
     # Local: the index's own record; --url: what the server's /readyz says of its index.
-    index = fingerprint.get("index") or fingerprint.get("server", {}).get("index") or {}
-    return index.get("embedder")
+    return fingerprint.get("index") or fingerprint.get("server", {}).get("index") or {}
+
+
+def _embedder(fingerprint: dict[str, Any]) -> str | None:
+    return _index_of(fingerprint).get("embedder")
 
 
 def write_outputs(out: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:

@@ -20,14 +20,14 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from rag.citations import Claim, SupportChecker, is_abstention, parse_answer
 from rag.config import Settings
 from rag.context import ContextSentence, render_context, select_context
-from rag.directives import Embed, find_directives
+from rag.directives import read_article
 from rag.errors import UnsupportedLanguage
 from rag.generators.base import GenerationRequest, Generator
 from rag.parts import (
@@ -59,19 +59,12 @@ from rag.recency import Window
 from rag.retrieve import Retriever, check_question
 from rag.slots import Slots
 from rag.text import foreign_language
-from rag.types import Filters, Hit, iso_date
+from rag.types import Filters, Hit, Sentence, iso_date, sentence_id
 
 Event = tuple[str, dict[str, Any]]
 _REFERS_BACK = re.compile(
     r"^(and|but|so|also|what about|how about)\b|\b(it|its|they|them|their|he|him|his|she|"
     r"her|this|that|these|those|there|then|the same)\b",
-    re.I,
-)
-# Text that addresses a language model rather than a reader. The article it is in is kept out
-# of the context: the rest of it was written by the same hand.
-_INJECTION = re.compile(
-    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules)\b"
-    r"|\b(system prompt|you are now|as an ai|new instructions)\b",
     re.I,
 )
 
@@ -255,7 +248,7 @@ class Answerer:
         if latest:
             hits = _newest(hits, self.settings.gate_min_similarity)
         t = run.mark("retrieve_ms", started)
-        news = _without_instructions(hits, self.retriever.embedder.embed)
+        news = _without_instructions(hits, self.retriever)
         context = self.select_context(run.standalone, news)
         run.timings["context_sentences"] = len(context)
         t = run.mark("context_ms", t)
@@ -279,9 +272,7 @@ class Answerer:
         parts: list[dict[str, Any]] = []
         findings: list[Finding] = []
         for part_evidence in evidence:
-            part_evidence.hits = _without_instructions(
-                part_evidence.hits, self.retriever.embedder.embed
-            )
+            part_evidence.hits = _without_instructions(part_evidence.hits, self.retriever)
             finding = find(part_evidence, self.retriever.embedder.embed)
             findings.append(finding)
             marks: list[int] = []
@@ -597,18 +588,25 @@ def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[
     return out
 
 
-def _without_instructions(hits: Sequence[Hit], embed: Embed) -> list[Hit]:
-    """The hits without what tells its reader what to do or say rather than reporting: an
-    article the pattern above matches, and each sentence the directive model (`rag.directives`)
-    finds. Neither is evidence, and neither is cited."""
-    suspect = {h.article_id for h in hits if any(_INJECTION.search(s.text) for s in h.sentences)}
-    kept = [h for h in hits if h.article_id not in suspect]
-    texts = sorted({s.text for h in kept for s in h.sentences})
-    orders = {texts[i] for i in find_directives(texts, embed)}
-    if not orders:
-        return kept
-    kept = [replace(h, sentences=[s for s in h.sentences if s.text not in orders]) for h in kept]
-    return [h for h in kept if h.sentences]
+def _without_instructions(hits: Sequence[Hit], retriever: Retriever) -> list[Hit]:
+    """The hits without those from articles ingest flagged for text that tells its reader what
+    to do or say rather than reporting (`rag.directives`): the rest of such an article was
+    written by the same hand, so none of it is evidence, and none of it is cited. (On real news
+    the model flags no article: `bench/directive_fit.py`.) An article indexed without its flags,
+    by an older ingest, is read for them now."""
+    ids = sorted({h.article_id for h in hits})
+    flags = retriever.index.flags(ids)
+    unread = [i for i in ids if flags.get(i) is None]
+    if unread and hasattr(retriever.embedder, "embed_spans"):
+        for article_id in unread:
+            article, spans = retriever.index.get_article(article_id)
+            sentences = [
+                Sentence(sentence_id(article_id, n), n, article.body[a:b], a, b)
+                for n, (a, b) in enumerate(spans)
+            ]
+            found = read_article(retriever.embedder, article.title, sentences, article.body)
+            flags[article_id] = [{"positions": found}] if found else []
+    return [h for h in hits if not flags.get(h.article_id)]
 
 
 def _glued(question: str, history: Sequence[dict[str, str]]) -> str:

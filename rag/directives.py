@@ -12,19 +12,26 @@ answer, what to cite or what to disregard. That shows in the grammar, not in par
 - it dictates content: the order takes a clause or a quotation as its object ("say that ...",
   "reply with '...'").
 
-Every sentence is embedded (all-MiniLM-L6-v2) and read by a linear probe fitted to tell
-directives from news; only a sentence the probe does not rule out is parsed (spaCy), and its
-final score is a small logistic model over the probe's logit and the grammatical signals above.
-Probe, weights and threshold are fitted by `bench/directive_fit.py` on
-`eval/sets/directives-train.jsonl` and half of the corpus articles, and kept in
-`directive_model.json` beside this file; the same script measures the model on the planted
-articles and on real news sentences it was not fitted on.
+Each sentence is read in its context: its vector is the mean of the token states that
+all-MiniLM-L6-v2 holds for it after the second of its six layers while it embeds the sentence's
+chunk (`Embedder.embed_spans`), so reading every sentence at ingest costs no embedding beyond
+the chunk's own. (The last layer's states carry the whole chunk: with them a directive's
+neighbours read as directives too, and cross-validated recall on the fitting set fell from 0.86
+to 0.73 at the same false-positive rate.) A linear probe
+fitted to tell directives from news reads that vector; only a sentence the probe does not rule
+out is parsed (spaCy), and its final score is a small logistic model over the probe's logit and
+the grammatical signals above. Probe, weights and threshold are fitted by
+`bench/directive_fit.py` on `eval/sets/directives-train.jsonl` (each sentence set into corpus
+articles) and half of the corpus articles, and kept in `directive_model.json` beside this file;
+the same script measures the model on the planted articles and on real news sentences it was
+not fitted on. Ingest records what it finds as the article's `flags`
+(`rag.ingest`); an answer takes no evidence from a flagged article (`rag.answer`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,7 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from rag.chunking import embed_text
 from rag.question import parser
+from rag.types import Sentence
 
 MODEL_PATH = Path(__file__).with_name("directive_model.json")
 FEATURES = (
@@ -44,9 +53,10 @@ FEATURES = (
     "reported",
     "quoted",
     "indicative",
+    "verbless",
     "probe",
 )
-_INDICATIVE = FEATURES.index("indicative")
+_VERBLESS = FEATURES.index("verbless")
 REASON = "addresses whoever reads or answers from this page and tells them what to do or say"
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "csubj", "csubjpass", "expl"])
 _CLAUSE_HEADS = frozenset(["ROOT", "conj", "parataxis", "advcl", "appos", "dep"])
@@ -54,7 +64,7 @@ _FINITE = frozenset(["VBD", "VBZ", "VBP"])
 _OPENING_QUOTES = frozenset(["“", "«"])
 _CLOSING_QUOTES = frozenset(["”", "»"])
 
-Embed = Callable[[Sequence[str]], Any]
+Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -96,7 +106,8 @@ class DirectiveModel:
         if not len(features):
             return np.zeros(0)
         z = features @ np.asarray(self.weights) + self.bias
-        return np.where(features[:, _INDICATIVE] > 0, 0.0, 1.0 / (1.0 + np.exp(-z)))
+        # A heading or caption has no verb to give an order with: never a directive.
+        return np.where(features[:, _VERBLESS] > 0, 0.0, 1.0 / (1.0 + np.exp(-z)))
 
 
 @cache
@@ -204,7 +215,8 @@ def _features(span, quoted: list[bool]) -> list[float]:  # type: ignore[no-untyp
     share = sum(quoted[t.i] for t in words) / len(words) if words else 0.0
     root = span.root
     # A third-person statement in the indicative ("The government has not yet responded to
-    # this statement") reports; it orders nobody, whatever its words.
+    # this statement") reports; it orders nobody, whatever its words. A signal, weighed like
+    # the others: the parser misreads some orders that carry a dictated clause as one.
     indicative = (
         not orders
         and not second
@@ -225,6 +237,7 @@ def _features(span, quoted: list[bool]) -> list[float]:  # type: ignore[no-untyp
         float(reported),
         share,
         float(indicative),
+        float(not any(t.pos_ in ("VERB", "AUX") for t in span)),
     ]
 
 
@@ -255,23 +268,52 @@ def feature_rows(
 
 
 def directive_scores(
-    texts: Sequence[str], embed: Embed, model: DirectiveModel | None = None
+    texts: Sequence[str], vectors: Any, model: DirectiveModel | None = None
 ) -> list[float]:
-    """For each sentence, the fitted probability that it is a directive, not a report."""
+    """For each sentence, read in its context (`vectors`, one row each, from
+    `Embedder.embed_spans`), the fitted probability that it is a directive, not a report."""
     model = model or default_model()
     scores = [0.0] * len(texts)
     if not texts:
         return scores
-    vectors = np.asarray(embed(list(texts)), dtype=float)
-    picked, rows = feature_rows(texts, vectors, model)
+    picked, rows = feature_rows(texts, np.asarray(vectors, dtype=float), model)
     for i, p in zip(picked, model.scores(rows), strict=True):
         scores[i] = float(p)
     return scores
 
 
 def find_directives(
-    texts: Sequence[str], embed: Embed, model: DirectiveModel | None = None
+    texts: Sequence[str], vectors: Any, model: DirectiveModel | None = None
 ) -> list[int]:
     """Indices of the sentences that are directives, not reports."""
     model = model or default_model()
-    return [i for i, p in enumerate(directive_scores(texts, embed, model)) if p >= model.threshold]
+    return [
+        i for i, p in enumerate(directive_scores(texts, vectors, model)) if p >= model.threshold
+    ]
+
+
+def chunk_spans(title: str, sentences: Sequence[Sentence], start: int) -> list[Span]:
+    """Where the headline and each sentence stand in what the embedder reads for a chunk
+    (`embed_text(title, text)`, where the chunk's text begins at `start` in its article)."""
+    offset = len(title) + 1 - start
+    return [(0, len(title))] + [(s.char_start + offset, s.char_end + offset) for s in sentences]
+
+
+def read_article(embedder: Any, title: str, sentences: Sequence[Sentence], body: str) -> list[int]:
+    """Positions (0 the headline, then each sentence) of the directives in an article read
+    whole, as one text: for an article outside any index."""
+    spans = chunk_spans(title, sentences, 0)
+    _, (vectors,) = embedder.embed_spans([embed_text(title, body)], [spans])
+    return find_directives([title] + [s.text for s in sentences], vectors)
+
+
+def flag_entry(sentence_ids: Sequence[str], headline: bool) -> dict[str, Any] | None:
+    """The `flags` entry of an article holding directives, or None."""
+    if not sentence_ids and not headline:
+        return None
+    return {
+        "kind": "directive",
+        "sentence_ids": list(sentence_ids),
+        "headline": headline,
+        "reason": REASON,
+    }

@@ -11,6 +11,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from rag.errors import UnknownBackend
 
 
@@ -70,6 +72,55 @@ class MiniLM:
             show_progress_bar=False,
         )
         return vectors.tolist()
+
+    def embed_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], layer: int = 2
+    ) -> tuple[list[list[float]], list[np.ndarray]]:
+        """The vectors `embed` gives, and from the same pass a vector for each character span
+        of each text: the mean of the token states after `layer` of the model's six layers
+        inside it, unit length (a row of zeros for a span past the model's window). A sentence
+        is read in its context for the cost of reading its chunk once; an early layer keeps
+        each token's state mostly its own, where the last layer's spread the whole chunk."""
+        import torch
+
+        if not texts:
+            return [], []
+        transformer = self.model[0].auto_model
+        tokenizer = self.model.tokenizer
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        vectors: list[list[float]] = [[] for _ in texts]
+        per_text: list[np.ndarray] = [np.zeros(0) for _ in texts]
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encoded = tokenizer(
+                [texts[i] for i in batch],
+                return_offsets_mapping=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                padding=True,
+                return_tensors="pt",
+            )
+            marks = encoded.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                states = transformer(**encoded, output_hidden_states=True).hidden_states
+            mask = encoded["attention_mask"].unsqueeze(-1).to(states[-1].dtype)
+            pooled = (states[-1] * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            early = states[layer].float().numpy()
+            for row, i in enumerate(batch):
+                vectors[i] = pooled[row].float().tolist()
+                ends, tokens = marks[row], early[row]
+                real = encoded["attention_mask"][row].numpy().astype(bool)
+                out = np.zeros((len(spans[i]), tokens.shape[1]), dtype=np.float32)
+                for n, (a, b) in enumerate(spans[i]):
+                    inside = (
+                        real & (ends[:, 0] >= a) & (ends[:, 1] <= b) & (ends[:, 1] > ends[:, 0])
+                    )
+                    if inside.any():
+                        mean = tokens[inside].mean(axis=0)
+                        out[n] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+                per_text[i] = out
+        return vectors, per_text
 
     def embed_query(self, text: str) -> list[float]:
         """One question's vector, on the latency path of every search.

@@ -182,18 +182,22 @@ class Index:
         got = self._articles.get(ids=list(ids) if ids is not None else None, include=["metadatas"])
         return dict(zip(got["ids"], got["metadatas"], strict=True))
 
-    def put_articles(self, done: Sequence[tuple[Article, Sequence[tuple[int, int]]]]) -> None:
-        """Written last in an ingest: a record says its article's chunks are complete."""
+    def put_articles(
+        self, done: Sequence[tuple[Article, Sequence[tuple[int, int]], str | None]]
+    ) -> None:
+        """Written last in an ingest: a record says its article's chunks are complete. Each
+        carries its `flags` entry as JSON ("null": none), or no entry if it was not read."""
         if not done:
             return
         self._articles.upsert(
-            ids=[article.id for article, _ in done],
+            ids=[article.id for article, _, _ in done],
             embeddings=[_NO_VECTOR] * len(done),
-            documents=[article.body for article, _ in done],
+            documents=[article.body for article, _, _ in done],
             metadatas=[
                 article.meta()
                 | {"content_hash": article.content_hash, "spans": json.dumps(list(spans))}
-                for article, spans in done
+                | ({} if flags is None else {"flags": flags})
+                for article, spans, flags in done
             ],
         )
 
@@ -204,6 +208,28 @@ class Index:
         meta = got["metadatas"][0]
         spans = [tuple(p) for p in json.loads(meta["spans"])]
         return _article_from(article_id, got["documents"][0], meta), spans  # type: ignore[misc]
+
+    def flags(self, ids: Sequence[str] | None = None) -> dict[str, list[dict[str, Any]] | None]:
+        """The `flags` of these (or all) articles: a list of entries, empty for an article read
+        and found clean, None for one indexed without reading its sentences."""
+        out: dict[str, list[dict[str, Any]] | None] = {}
+        if ids is not None and not ids:
+            return out
+        for article_id, meta in self.article_meta(ids).items():
+            stored = meta.get("flags")
+            entry = None if stored is None else json.loads(stored)
+            out[article_id] = None if stored is None else [entry] if entry else []
+        return out
+
+    def flagged(self) -> dict[str, list[dict[str, Any]]]:
+        """The flags of every flagged article (clean articles are not read; Chroma's `$ne` also
+        matches those indexed without flags, which are left out here)."""
+        got = self._articles.get(where={"flags": {"$ne": "null"}}, include=["metadatas"])
+        return {
+            i: [json.loads(m["flags"])]
+            for i, m in zip(got["ids"], got["metadatas"], strict=True)
+            if "flags" in m
+        }
 
     def list_articles(
         self, filters: Filters | None = None, limit: int = 50, offset: int = 0
@@ -246,21 +272,28 @@ class Index:
             metadatas=list(metas),
         )
 
-    def vectors_for_texts(self, article_ids: set[str], wanted: set[str]) -> dict[str, list[float]]:
-        """Vectors already stored for these articles' chunks, keyed by the text embedded."""
+    def vectors_for_texts(
+        self, article_ids: set[str], wanted: set[str]
+    ) -> dict[str, tuple[list[float], list[int] | None]]:
+        """Vectors already stored for these articles' chunks, keyed by the text embedded, each
+        with the directives read in it (None if it was not read)."""
         if not article_ids or not wanted:
             return {}
         got = self._chunks.get(
             where={"article_id": {"$in": sorted(article_ids)}},
             include=["embeddings", "documents", "metadatas"],
         )
-        found: dict[str, list[float]] = {}
+        found: dict[str, tuple[list[float], list[int] | None]] = {}
         for text, meta, vector in zip(
             got["documents"], got["metadatas"], got["embeddings"], strict=True
         ):
             key = embed_text(meta["title"], text)
             if key in wanted:
-                found[key] = [float(x) for x in vector]
+                read = meta.get("directives")
+                found[key] = (
+                    [float(x) for x in vector],
+                    None if read is None else json.loads(read),
+                )
         return found
 
     def delete_stale_chunks(self, article_ids: Sequence[str], keep: Iterable[str]) -> int:
@@ -383,6 +416,8 @@ class Index:
             # chunks searchable by BM25, and whether that index is in step with the chunks
             "lexical_chunks": lexical.count() if lexical is not None else 0,
             "lexical_in_step": lexical is not None and lexical.generation == self.generation,
+            # articles holding sentences that tell their reader what to do (`rag.directives`)
+            "flagged": self.flagged(),
             **{k: v for k, v in self.built_with.items() if k != "generation"},
         }
 

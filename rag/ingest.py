@@ -6,6 +6,9 @@ For each article whose content hash differs from the one the index holds:
      commit (from here searches find the new version and no longer the old one);
   3. chunks of older versions of that article are deleted;
   4. the article record, with the new hash, is written last.
+The embedder's pass over each chunk also reads its sentences in context for directives
+(`rag.directives`); each chunk keeps what was found in it, and the article record carries the
+article's `flags`, so an answer needs no reading of its own.
 An unchanged article costs one look-up. A run killed anywhere leaves either the old article
 record (so the next run redoes steps 1-4, skipping chunks already written) or the new one
 (so there is nothing left to do): no duplicates, no orphans once the same input is ingested again.
@@ -21,8 +24,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from rag.chunking import chunk_sentences, embed_text
 from rag.config import Settings
+from rag.directives import chunk_spans, find_directives, flag_entry
 from rag.embedding import Embedder
 from rag.index import ChunkRecord, Index
 from rag.sentences import split_sentences
@@ -53,6 +59,25 @@ class _Planned:
     spans: list[tuple[int, int]]
     chunks: list[Chunk]
     is_new: bool
+    # chunk id -> positions of the directives read in it (0 the headline, then its sentences);
+    # None where the embedder cannot read sentences in context
+    found: dict[str, list[int] | None] = field(default_factory=dict)
+
+    def meta(self, chunk: Chunk) -> dict[str, Any]:
+        found = self.found.get(chunk.id)
+        meta = chunk_meta(self.article, chunk)
+        return meta if found is None else meta | {"directives": json.dumps(found)}
+
+    def flags(self) -> str | None:
+        """The article's `flags` entry as stored (JSON), or None if it was not read."""
+        if any(self.found.get(c.id) is None for c in self.chunks):
+            return None
+        ids = sorted(
+            {c.sentences[i - 1].id for c in self.chunks for i in self.found[c.id] or [] if i},
+            key=lambda sid: int(sid.rsplit("#", 1)[1]),
+        )
+        headline = any(0 in (self.found[c.id] or []) for c in self.chunks)
+        return json.dumps(flag_entry(ids, headline))
 
 
 def plan_chunks(
@@ -141,15 +166,13 @@ def ingest(
         index.publish_chunks(
             [plan.article.id for plan in batch],
             [
-                ChunkRecord(
-                    c.id, plan.article.body[c.char_start : c.char_end], chunk_meta(plan.article, c)
-                )
+                ChunkRecord(c.id, plan.article.body[c.char_start : c.char_end], plan.meta(c))
                 for plan in batch
                 for c in plan.chunks
             ],
         )
         report.stale_deleted += index.delete_stale_chunks([p.article.id for p in batch], keep)
-        index.put_articles([(plan.article, plan.spans) for plan in batch])
+        index.put_articles([(plan.article, plan.spans, plan.flags()) for plan in batch])
     report.added = sum(plan.is_new for plan in plans)
     report.updated = len(plans) - report.added
     if plans:
@@ -170,23 +193,57 @@ def _write(
     if not batch:
         return done
     existing = index.existing_chunk_ids([c.id for _, c in batch])
+    if existing:  # written by a run that stopped before its article record: read back
+        stored = index.chunks_by_id(sorted(existing))
+        for plan, chunk in batch:
+            if chunk.id in stored:
+                plan.found[chunk.id] = _positions(stored[chunk.id].meta.get("directives"))
     todo = [(p, c) for p, c in batch if c.id not in existing]
     texts = [p.article.body[c.char_start : c.char_end] for p, c in todo]
     inputs = [embed_text(p.article.title, t) for (p, _), t in zip(todo, texts, strict=True)]
     reuse = index.vectors_for_texts({p.article.id for p, _ in todo if not p.is_new}, set(inputs))
     unique = sorted(set(inputs) - reuse.keys())
-    vectors = dict(zip(unique, embedder.embed(unique), strict=True)) | reuse
+    layout = {i: (p.article.title, c) for (p, c), i in zip(todo, inputs, strict=True)}
+    read = _embed(embedder, unique, layout) | reuse
     report.chunks_embedded += len(unique)
     report.chunks_reused += len(set(inputs) & reuse.keys())
+    for (plan, chunk), text in zip(todo, inputs, strict=True):
+        plan.found[chunk.id] = read[text][1]
+    metas = [plan.meta(chunk) for plan, chunk in todo]
     if todo:
         index.upsert_chunks(
-            [c.id for _, c in todo],
-            [vectors[text] for text in inputs],
-            texts,
-            [chunk_meta(p.article, c) for p, c in todo],
+            [c.id for _, c in todo], [read[text][0] for text in inputs], texts, metas
         )
     report.chunks_written += len(todo)
     done += len(batch)
     if progress:
         progress(done, total)
     return done
+
+
+def _positions(stored: Any) -> list[int] | None:
+    return None if stored is None else [int(i) for i in json.loads(stored)]
+
+
+def _embed(
+    embedder: Embedder, inputs: Sequence[str], layout: dict[str, tuple[str, Chunk]]
+) -> dict[str, tuple[list[float], list[int] | None]]:
+    """Each input's vector and, where the embedder reads spans, the positions of the
+    directives among its headline and sentences, read in context in the same pass."""
+    if not inputs:
+        return {}
+    if not hasattr(embedder, "embed_spans"):
+        return {t: (v, None) for t, v in zip(inputs, embedder.embed(inputs), strict=True)}
+    spans, sentences = [], []
+    for text in inputs:
+        title, chunk = layout[text]
+        spans.append(chunk_spans(title, chunk.sentences, chunk.char_start))
+        sentences.append([title] + [s.text for s in chunk.sentences])
+    vectors, read = embedder.embed_spans(inputs, spans)
+    flat = [t for texts in sentences for t in texts]
+    owner = [(n, i) for n, texts in enumerate(sentences) for i in range(len(texts))]
+    found: list[list[int]] = [[] for _ in inputs]
+    for k in find_directives(flat, np.concatenate(read)):
+        n, i = owner[k]
+        found[n].append(i)
+    return {t: (v, f) for t, v, f in zip(inputs, vectors, found, strict=True)}

@@ -30,7 +30,7 @@ ROW_KEYS = {
 }  # fmt: skip
 SUMMARY_KEYS = {
     "schema", "created_at", "set", "selection", "settings", "git", "models", "counts", "metrics",
-    "by_question_type", "bootstrap", "thresholds", "wall_time_s",
+    "by_question_type", "bootstrap", "thresholds", "wall_time_s", "flagged",
 }  # fmt: skip
 
 
@@ -118,6 +118,8 @@ def test_run_writes_results_summary_and_report_and_resumes(index_dir: Path, tmp_
     # Summary: settings, commit, models, every metric with an interval, by question type.
     assert set(summary) == SUMMARY_KEYS
     assert summary["set"]["name"] == "seed" and summary["set"]["version"] == "1.0.0"
+    # Ingest read the seed's sentences and flagged none (rag.directives).
+    assert summary["flagged"] == {}
     assert summary["settings"]["backend"] == "extractive"
     assert summary["settings"]["answer_settings"]["answer_hits"] == 8
     commit = summary["git"]["commit"]
@@ -146,6 +148,12 @@ def test_run_writes_results_summary_and_report_and_resumes(index_dir: Path, tmp_
     assert not re.search(r"<script|<link|<img|\bsrc=|url\(|@import", html)
     wrong = [r["id"] for r in rows if r["scores"]["correct"] == 0.0]
     assert wrong and all(id_ in html for id_ in wrong)  # every wrong answer is listed
+    assert "flagged" not in html  # nothing to say when no article is flagged
+    from eval.report import render_report
+
+    entry = {"kind": "directive", "sentence_ids": ["x#2"], "headline": False, "reason": "why"}
+    flagged = render_report(summary | {"flagged": {"x": [entry]}}, rows)
+    assert "1 article(s) of the index are flagged" in flagged and "x#2" in flagged
 
 
 def test_fail_under_exits_3_with_one_line_per_failed_threshold(index_dir, seed_run, tmp_path):

@@ -15,6 +15,7 @@ from api.schemas import (
     ArticlesIn,
     ArticleSummary,
     FilterIn,
+    FlagOut,
     IngestOut,
     SentenceOut,
 )
@@ -58,7 +59,8 @@ def list_articles(
 
 @router.get("/articles/{article_id}", response_model=ArticleOut)
 def get_article(article_id: str, desk: DeskDep, index: IndexName = None) -> ArticleOut:
-    article, spans = desk.index(index).get_article(article_id)
+    store = desk.index(index)
+    article, spans = store.get_article(article_id)
     sentences = [
         SentenceOut(
             sentence_id=sentence_id(article.id, i),
@@ -68,7 +70,13 @@ def get_article(article_id: str, desk: DeskDep, index: IndexName = None) -> Arti
         )
         for i, (s, e) in enumerate(spans)
     ]
-    return ArticleOut(**_summary(article).model_dump(), body=article.body, sentences=sentences)
+    flags = store.flags([article.id]).get(article.id)
+    return ArticleOut(
+        **_summary(article).model_dump(),
+        body=article.body,
+        sentences=sentences,
+        flags=None if flags is None else [FlagOut(**f) for f in flags],
+    )
 
 
 @router.post("/articles", response_model=IngestOut, dependencies=[WriteKey])
