@@ -146,6 +146,13 @@ class WindowOut(BaseModel):
     text: str
 
 
+class ConflictOut(BaseModel):
+    """Reports that differ on what the answer cites: each side's citation, and why."""
+
+    reason: str  # "values" (they give different figures, names or times) or "negation"
+    citations: list[int]
+
+
 class AnswerOut(BaseModel):
     question: str
     standalone_question: str
@@ -159,6 +166,7 @@ class AnswerOut(BaseModel):
     backend: str
     parts: list[PartOut] = []
     window: WindowOut | None = None
+    conflicts: list[ConflictOut] = []
 
 
 class ArticleIn(Strict):

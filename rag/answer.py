@@ -26,6 +26,7 @@ from typing import Any
 
 from rag.citations import Claim, SupportChecker, is_abstention, parse_answer
 from rag.config import Settings
+from rag.conflicts import find_conflicts
 from rag.context import ContextSentence, render_context, select_context
 from rag.directives import read_article
 from rag.errors import UnsupportedLanguage
@@ -50,6 +51,7 @@ from rag.prompts import (
     ANSWER_SYSTEM,
     ANSWER_USER,
     NOTHING_FROM,
+    REPORTS_DIFFER,
     REWRITE_SCHEMA,
     REWRITE_SYSTEM,
     REWRITE_USER,
@@ -124,6 +126,8 @@ class Answer:
     parts: list[dict[str, Any]] = field(default_factory=list)
     # The publication window a relative time in the question named (rag.recency), if any.
     window: dict[str, Any] | None = None
+    # Reports that differ on what the answer cites (rag.conflicts): {reason, citations} each.
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -259,7 +263,12 @@ class Answerer:
         with self._slot(run):
             for kind, payload in self._generate(run, context, news, time.perf_counter()):
                 if kind == "done":
-                    payload["answer"].parts = _parts_found(evidence, payload["answer"])
+                    answer = payload["answer"]
+                    if not answer.abstained:
+                        t = time.perf_counter()
+                        _show_conflicts(answer, reading.kind, context, self.retriever.embedder)
+                        run.mark("conflicts_ms", t)
+                    answer.parts = _parts_found(evidence, answer)
                 yield kind, payload
 
     def _decide(self, run: _Run, reading: Reading, evidence: list[PartEvidence]) -> Iterator[Event]:
@@ -545,6 +554,39 @@ class _Verified:
                 "citations": marks,
             },
         )
+
+
+def _show_conflicts(
+    answer: Answer, kind: str, context: Sequence[ContextSentence], embedder: Any
+) -> None:
+    """Where another outlet's report in the context (the sentences chosen for the question)
+    differs from a cited sentence, the answer shows both, each attributed, and picks
+    neither: the reports that differ lead, then the rest."""
+    cited_ids = {c.sentence_id for c in answer.citations}
+    cited = [c for c in context if c.sentence.id in cited_ids]
+    found = find_conflicts(kind, cited, context, embedder.embed)
+    if not found:
+        return
+    numbers = {c.sentence_id: c.n for c in answer.citations}
+    shown: list[AnswerSentence] = [AnswerSentence(REPORTS_DIFFER, [], True)]
+    for conflict in found:
+        marks = []
+        for side in conflict.sides:
+            if side.sentence.id not in numbers:
+                numbers[side.sentence.id] = len(answer.citations) + 1
+                answer.citations.append(Citation.of(numbers[side.sentence.id], side))
+            marks.append(numbers[side.sentence.id])
+            shown.append(
+                AnswerSentence(f"{attribution(side)}: {side.sentence.text}", [marks[-1]], True)
+            )
+        answer.conflicts.append({"reason": conflict.reason, "citations": marks})
+    differing = {m for c in answer.conflicts for m in c["citations"]}
+    answer.sentences = shown + [s for s in answer.sentences if not set(s.citations) & differing]
+    answer.text = " ".join(
+        f"{s.text} " + "".join(f"[{n}]" for n in s.citations)
+        for s in answer.sentences
+        if s.supported
+    ).strip()
 
 
 def _part(finding: Finding, marks: list[int]) -> dict[str, Any]:

@@ -135,6 +135,15 @@ def desk(backend_settings: Settings, embedder: MiniLM) -> Desk:
     return Desk(backend_settings, embedder=embedder)
 
 
+@pytest.fixture
+def seed_desk(tmp_path: Path, embedder: MiniLM) -> Desk:
+    """The seed article in a new index, answered by the `extractive` backend."""
+    settings = Settings(index_dir=tmp_path / "indexes", generator_backend="extractive")
+    desk = Desk(settings, embedder=embedder)
+    desk.ingest_paths([SEEDS])
+    return desk
+
+
 @pytest.fixture(scope="session")
 def corpus_desk(tmp_path_factory: pytest.TempPathFactory, embedder: MiniLM) -> Desk:
     """The whole MultiHop-RAG corpus in one embedded index, built once; tests only read it."""

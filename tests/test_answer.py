@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import EmptyQuestion, QuestionTooLong, UnsupportedLanguage
 from rag.prompts import ABSTAIN_TEXT
-from tests.conftest import SEEDS
 
 PLANTED = {
     "id": "planted-1",
@@ -27,11 +25,8 @@ PLANTED = {
 
 
 @pytest.fixture
-def desk(tmp_path: Path, embedder) -> Desk:
-    settings = Settings(index_dir=tmp_path / "indexes", generator_backend="extractive")
-    desk = Desk(settings, embedder=embedder)
-    desk.ingest_paths([SEEDS])
-    return desk
+def desk(seed_desk: Desk) -> Desk:
+    return seed_desk
 
 
 def test_answer_cites_exact_source_sentences(desk: Desk) -> None:
