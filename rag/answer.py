@@ -16,6 +16,7 @@ the point (no name for "Who ...?", no time for "When ...?": `SupportChecker.give
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -29,7 +30,7 @@ from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.context import ContextSentence, render_context, select_context
 from rag.directives import read_article
-from rag.errors import UnsupportedLanguage
+from rag.errors import UnknownArticle, UnsupportedLanguage
 from rag.generators.base import GenerationRequest, Generator
 from rag.parts import (
     MISSING,
@@ -37,6 +38,7 @@ from rag.parts import (
     Finding,
     PartEvidence,
     attribution,
+    candidates_of,
     decides,
     find,
     gather,
@@ -266,7 +268,10 @@ class Answerer:
                     answer = payload["answer"]
                     if not answer.abstained:
                         t = time.perf_counter()
-                        _show_conflicts(answer, reading.kind, context, self.retriever.embedder)
+                        read_articles = {c.article_id for c in context}
+                        rest = [c for c in candidates_of(news) if c.article_id in read_articles]
+                        others = [*context, *rest]
+                        _show_conflicts(answer, reading.kind, others, self.retriever.embedder)
                         run.mark("conflicts_ms", t)
                     answer.parts = _parts_found(evidence, answer)
                 yield kind, payload
@@ -557,14 +562,17 @@ class _Verified:
 
 
 def _show_conflicts(
-    answer: Answer, kind: str, context: Sequence[ContextSentence], embedder: Any
+    answer: Answer, kind: str, news: Sequence[ContextSentence], embedder: Any
 ) -> None:
-    """Where another outlet's report in the context (the sentences chosen for the question)
-    differs from a cited sentence, the answer shows both, each attributed, and picks
-    neither: the reports that differ lead, then the rest."""
+    """Where another outlet's report in the articles the context reads differs from a cited
+    sentence, the answer shows both, each attributed, and picks neither: the reports that
+    differ lead, then the rest."""
     cited_ids = {c.sentence_id for c in answer.citations}
-    cited = [c for c in context if c.sentence.id in cited_ids]
-    found = find_conflicts(kind, cited, context, embedder.embed)
+    unique: dict[str, ContextSentence] = {}
+    for item in news:
+        unique.setdefault(item.sentence.id, item)
+    cited = [c for c in unique.values() if c.sentence.id in cited_ids]
+    found = find_conflicts(kind, cited, list(unique.values()), embedder.embed)
     if not found:
         return
     numbers = {c.sentence_id: c.n for c in answer.citations}
@@ -641,7 +649,13 @@ def _without_instructions(hits: Sequence[Hit], retriever: Retriever) -> list[Hit
     unread = [i for i in ids if flags.get(i) is None]
     if unread and hasattr(retriever.embedder, "embed_spans"):
         for article_id in unread:
-            article, spans = retriever.index.get_article(article_id)
+            try:
+                article, spans = retriever.index.get_article(article_id)
+            except UnknownArticle:
+                # A write in flight: its chunks are searchable just before its record is
+                # written, and each chunk carries what ingest read in it.
+                flags[article_id] = _read_in_chunks(hits, article_id, retriever)
+                continue
             sentences = [
                 Sentence(sentence_id(article_id, n), n, article.body[a:b], a, b)
                 for n, (a, b) in enumerate(spans)
@@ -649,6 +663,16 @@ def _without_instructions(hits: Sequence[Hit], retriever: Retriever) -> list[Hit
             found = read_article(retriever.embedder, article.title, sentences, article.body)
             flags[article_id] = [{"positions": found}] if found else []
     return [h for h in hits if not flags.get(h.article_id)]
+
+
+def _read_in_chunks(
+    hits: Sequence[Hit], article_id: str, retriever: Retriever
+) -> list[dict[str, Any]]:
+    chunks = retriever.index.chunks_by_id([h.chunk_id for h in hits if h.article_id == article_id])
+    found = sorted(
+        {int(p) for c in chunks.values() for p in json.loads(c.meta.get("directives") or "[]")}
+    )
+    return [{"positions": found}] if found else []
 
 
 def _glued(question: str, history: Sequence[dict[str, str]]) -> str:

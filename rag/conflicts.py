@@ -1,12 +1,12 @@
 """Reports that differ: two outlets' sentences on one matter that give it different values.
 
-An answer's cited sentence and another sentence of its context, from another article, are
-read as reports on the same matter when, with their values masked (spaCy's entities), the
-embedder finds them close. They differ when each gives a value of the kind the question asks
-for (a count or amount, a name, a time) and the two share none, or when one is negated and the
-other is not. Who is quoted ("..., the union said", "according to ...") is the attribution,
-not the report: values there are left out. The answer then shows both sides, each attributed
-to its outlet and date, and does not pick one.
+An answer's cited sentence and another sentence of the articles its context reads, from
+another outlet, are read as reports on the same matter when, with their values masked (spaCy's
+entities), the embedder finds them close. They differ when each gives a value of the kind the
+question asks for (a count or amount, a name, a time) and the two share none, or when one is
+negated and the other is not. Who is quoted ("..., the union said", "according to ...") is the
+attribution, not the report: values there are left out. The answer then shows both sides, each
+attributed to its outlet and date, and does not pick one.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def find_conflicts(
             continue
         for j in range(i + 1, len(reports)):
             b = reports[j]
-            if b.item.article_id == a.item.article_id or b.item.sentence.id in paired:
+            if not _other_outlet(a.item, b.item) or b.item.sentence.id in paired:
                 continue
             if float(vectors[i] @ vectors[j]) < SAME_MATTER:
                 continue
@@ -97,6 +97,14 @@ def find_conflicts(
                 paired |= {a.item.sentence.id, b.item.sentence.id}
                 break
     return found
+
+
+def _other_outlet(a: ContextSentence, b: ContextSentence) -> bool:
+    """Reports from two sources: another article, from another outlet where both are known
+    (an outlet's later article on the same matter updates its earlier one)."""
+    if a.article_id == b.article_id:
+        return False
+    return a.source is None or b.source is None or a.source != b.source
 
 
 def _differ(a: Report, b: Report, labels: frozenset[str]) -> str | None:

@@ -125,6 +125,22 @@ def test_planted_instructions_change_nothing(desk: Desk, tmp_path: Path) -> None
     assert all(c.article_id != "planted-1" for c in answer.citations + answer.related)
 
 
+def test_an_article_whose_record_is_still_being_written_is_judged_by_its_chunks(
+    desk: Desk, tmp_path: Path
+) -> None:
+    """Ingest publishes an article's chunks, then writes its record: a question asked in
+    between finds chunks whose article has no record yet. What ingest read in each chunk
+    decides, and the answer does not fail."""
+    path = tmp_path / "planted.jsonl"
+    path.write_text(json.dumps(PLANTED) + "\n", encoding="utf-8")
+    desk.ingest_paths([path])
+    desk.index()._articles.delete(ids=["planted-1"])  # the state just before the record
+    assert any(h.article_id == "planted-1" for h in desk.search("Has Ukraine surrendered?"))
+    answer = desk.answer("Has Ukraine surrendered to Russia in the peace talks?")
+    assert "surrendered" not in answer.text
+    assert all(c.article_id != "planted-1" for c in answer.citations + answer.related)
+
+
 @pytest.mark.parametrize(
     ("question", "error"),
     [

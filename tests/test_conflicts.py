@@ -85,10 +85,16 @@ def test_different_figures_on_different_matters_do_not_differ(embedder) -> None:
     )
 
 
-def test_one_article_does_not_conflict_with_itself(embedder) -> None:
+def test_an_outlet_does_not_conflict_with_itself(embedder) -> None:
+    """Its later article on the same matter updates the earlier one."""
     a = item("a", "The storm left 40,000 homes without power.", "A")
-    b = item("a", "By evening 65,000 homes had lost power.", "A")
-    assert find_conflicts(COUNT, [a], [b], embedder.embed) == []
+    for b in (
+        item("a", "By evening 65,000 homes had lost power.", "A"),
+        item("b", "By evening 65,000 homes had lost power.", "A"),
+    ):
+        assert find_conflicts(COUNT, [a], [b], embedder.embed) == []
+    other = item("c", "By evening 65,000 homes had lost power.", "B")
+    assert find_conflicts(COUNT, [a], [other], embedder.embed)
 
 
 @pytest.fixture
