@@ -591,10 +591,10 @@ def _show_conflicts(
     differing = {m for c in answer.conflicts for m in c["citations"]}
     answer.sentences = shown + [s for s in answer.sentences if not set(s.citations) & differing]
     answer.text = " ".join(
-        f"{s.text} " + "".join(f"[{n}]" for n in s.citations)
+        " ".join([s.text, "".join(f"[{n}]" for n in s.citations)]).strip()
         for s in answer.sentences
         if s.supported
-    ).strip()
+    )
 
 
 def _part(finding: Finding, marks: list[int]) -> dict[str, Any]:
