@@ -273,6 +273,7 @@ class Answerer:
                         others = [*context, *rest]
                         _show_conflicts(answer, reading.kind, others, self.retriever.embedder)
                         run.mark("conflicts_ms", t)
+                        run.mark("total_ms", run.started)
                     answer.parts = _parts_found(evidence, answer)
                 yield kind, payload
 

@@ -118,6 +118,8 @@ def test_an_answer_shows_both_sides_attributed_and_picks_neither(desk: Desk) -> 
     (conflict,) = answer.conflicts
     assert conflict["reason"] == "values" and len(conflict["citations"]) == 2
     assert all(s.supported for s in answer.sentences if s.text in answer.text)
+    # The answer's time includes the comparison.
+    assert answer.timings["total_ms"] >= answer.timings["conflicts_ms"] > 0
 
 
 def test_reports_that_agree_are_answered_as_before(desk: Desk) -> None:
