@@ -32,6 +32,7 @@ from datetime import datetime
 
 from rag.context import ContextSentence
 from rag.prompts import ABSTAIN_TEXT
+from rag.question import parser
 from rag.text import content_stems, names, numbers, words
 from rag.types import Hit, iso_date
 
@@ -220,21 +221,24 @@ def asks_for(question: str) -> str | None:
     return None
 
 
-# "How many Russian troops are ...": the words between "how many" and the question's verb.
-_COUNTED = re.compile(
-    rf"how (?:many|much)\s+((?:[\w'-]+\s+){{0,3}}?[\w'-]+?)\s+(?:{_AUXILIARIES}|must|may|might)\b",
-    re.I,
-)
+def _counted(question: str) -> tuple[str, str] | None:
+    """What a "How many ...?" question counts and what it asks of it, as stems: ("troop",
+    "fight") for "How many Russian troops are fighting?", ("vote", "receiv") for "How many
+    votes did the bill receive?"; None when it names nothing ("How much did it cost?")."""
+    doc = parser()(question)
+    for token in doc:
+        if token.lower_ in ("many", "much") and token.head.pos_ in ("NOUN", "PROPN"):
+            noun = token.head
+            verb = noun.head if noun.head.pos_ in ("VERB", "AUX") else noun.sent.root
+            if noun.pos_ == "PROPN" or not content_stems(noun.text):
+                return None
+            return _stem(noun.text), _stem(verb.text)
+    return None
 
 
-def _counted(question: str) -> str | None:
-    """The stem of what a "How many ...?" question counts: "troop" for "How many Russian
-    troops are fighting?"; None when it names nothing ("How many are there?")."""
-    match = _COUNTED.search(question)
-    if not match:
-        return None
-    stems = [s for w in words(match.group(1)) for s in content_stems(w)]
-    return stems[-1] if stems else None
+def _stem(word: str) -> str:
+    stems = content_stems(word)
+    return min(stems) if stems else word.lower()
 
 
 def evidence_text(item: ContextSentence) -> str:
@@ -337,18 +341,24 @@ class SupportChecker:
 
     def _gives_count(self, claim: str) -> bool:
         """A number or count word the question does not hold; in a sentence, one that counts
-        what was asked about: "four Ukrainian regions" answers "How many Ukrainian regions
-        ...?", not "How many Russian troops ...?"."""
+        what was asked about, or what the question asks happened to it: "four Ukrainian
+        regions" answers "How many Ukrainian regions ...?", not "How many Russian troops
+        ...?"; "Twelve miners were killed" answers "How many people were killed ...?"."""
         tokens = words(claim)
         counts = [
-            i
-            for i, w in enumerate(tokens)
-            if (w in _COUNT_WORDS or numbers(w)) and w not in self._question_words
+            w for w in tokens if (w in _COUNT_WORDS or numbers(w)) and w not in self._question_words
         ]
         counted = _counted(self.question)
         if not counts or counted is None or is_short(claim):
             return bool(counts)
-        return any(counted in content_stems(" ".join(tokens[i + 1 : i + 4])) for i in counts)
+        for token in parser()(claim):
+            if not set(words(token.text)) & set(counts):
+                continue
+            noun = token.head
+            verb = noun.head if noun.dep_ != "ROOT" else noun
+            if {_stem(noun.text), _stem(verb.text)} & set(counted):
+                return True
+        return False
 
     def implied_verdict(self, claim: str) -> str | None:
         """The "Yes" or "No" a claim gives a yes/no question without saying it: a claim that

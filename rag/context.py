@@ -76,7 +76,16 @@ def select_context(
         if ranked:
             queues.append(ranked)
 
-    candidates = [item for round_ in _rounds(queues) for item in round_]
+    # A sentence is read with its article: it counts for the mean of its own match and its
+    # article's best, so the second sentence of an article on the question ("The tower will
+    # be 310 metres tall." after "Architects presented the Meridian tower.") comes before the
+    # best sentence of an article beside it. Ties keep the rounds' order.
+    rounds = [item for round_ in _rounds(queues) for item in round_]
+    best = {queue[0][2].article_id: queue[0][0] for queue in queues}
+    candidates = sorted(
+        rounds,
+        key=lambda item: -(item[0] + best[item[2].article_id]) / 2,
+    )
     if not candidates:
         return []
     # The budget is what the rendered block costs: sentences, their markers, article headers.

@@ -227,6 +227,28 @@ def test_outlets_the_question_names_get_a_sentence_first() -> None:
     }
 
 
+def test_an_article_on_the_question_gives_its_next_sentence_before_one_beside_it() -> None:
+    """A lead names the matter and the next sentence gives the figure: under a tight budget
+    that sentence is read before the best sentence of an article on something else."""
+    from rag.context import select_context
+    from rag.types import Hit, Sentence
+
+    def hit(article: str, texts: list[str]) -> Hit:
+        sentences = [Sentence(f"{article}#{i}", i, t, 0, len(t)) for i, t in enumerate(texts)]
+        return Hit(f"{article}:0", article, "News", "Wire", None, None, 1.0, 0.5, sentences)
+
+    hits = [
+        hit("tower", ["Architects presented the Meridian tower.", "It will be 310 metres tall."]),
+        hit("other", ["A tall order.", "Taxes rise."]),
+    ]
+    count = lambda texts: [len(t.split()) for t in texts]  # noqa: E731
+    context = select_context("How tall will the Meridian tower be?", hits, 22, count)
+    assert [c.sentence.text for c in context] == [
+        "Architects presented the Meridian tower.",
+        "It will be 310 metres tall.",
+    ]
+
+
 def test_context_fits_its_budget_as_rendered(desk: Desk) -> None:
     """The budget counts what the model reads: sentences, their [n] markers, article headers."""
     from rag.context import render_context, select_context

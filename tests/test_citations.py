@@ -268,6 +268,11 @@ def test_what_a_question_asks_for(question: str, kind: str | None) -> None:
             "Ukraine must accept Russia's claimed annexation of Ukrainian regions.",
             "Ukraine must accept the annexation of four Ukrainian regions.",
         ),
+        (  # a count of what the question asks happened, in other words
+            "How many people were killed in the Dunmore mine collapse?",
+            "Rescue teams worked through the night at the Dunmore coal mine.",
+            "Twelve miners were killed when a tunnel collapsed on Tuesday.",
+        ),
         (  # a count of something else is no count of what was asked about
             "How many Russian troops are fighting in eastern Ukraine?",
             "Ukraine must accept Russia's claimed annexation of four Ukrainian regions.",
