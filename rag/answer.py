@@ -19,18 +19,25 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rag.citations import Claim, SupportChecker, is_abstention, parse_answer
+from rag.citations import (
+    COVERS_QUESTION,
+    SOURCE_WORDS,
+    Claim,
+    SupportChecker,
+    is_abstention,
+    parse_answer,
+)
 from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.context import ContextSentence, render_context, select_context
 from rag.directives import read_article
-from rag.errors import UnknownArticle, UnsupportedLanguage
+from rag.errors import GeneratorUnavailable, UnknownArticle, UnsupportedLanguage
 from rag.generators.base import GenerationRequest, Generator
 from rag.parts import (
     MISSING,
@@ -57,12 +64,15 @@ from rag.prompts import (
     REWRITE_SCHEMA,
     REWRITE_SYSTEM,
     REWRITE_USER,
+    VERDICT_SCHEMA,
+    VERDICT_SYSTEM,
+    VERDICT_USER,
 )
 from rag.question import Reading, read_question
 from rag.recency import Window
 from rag.retrieve import Retriever, check_question
 from rag.slots import Slots
-from rag.text import foreign_language
+from rag.text import content_stems, foreign_language
 from rag.types import Filters, Hit, Sentence, iso_date, sentence_id
 
 Event = tuple[str, dict[str, Any]]
@@ -266,14 +276,15 @@ class Answerer:
             for kind, payload in self._generate(run, context, news, time.perf_counter()):
                 if kind == "done":
                     answer = payload["answer"]
-                    if not answer.abstained:
-                        t = time.perf_counter()
-                        read_articles = {c.article_id for c in context}
-                        rest = [c for c in candidates_of(news) if c.article_id in read_articles]
-                        others = [*context, *rest]
-                        _show_conflicts(answer, reading.kind, others, self.retriever.embedder)
-                        run.mark("conflicts_ms", t)
-                        run.mark("total_ms", run.started)
+                    t = time.perf_counter()
+                    read_articles = {c.article_id for c in context}
+                    rest = [c for c in candidates_of(news) if c.article_id in read_articles]
+                    others = [*context, *rest]
+                    judge = self._judge(run.standalone) if self.generator.uses_llm else None
+                    embedder = self.retriever.embedder
+                    _show_conflicts(answer, reading.kind, others, embedder, judge, context)
+                    run.mark("conflicts_ms", t)
+                    run.mark("total_ms", run.started)
                     answer.parts = _parts_found(evidence, answer)
                 yield kind, payload
 
@@ -361,7 +372,10 @@ class Answerer:
     def select_context(self, question: str, news: Sequence[Hit]) -> list[ContextSentence]:
         """The sentences the model may cite: `rag.context.select_context` under the budget."""
         return select_context(
-            question, news, self.settings.context_tokens, self.retriever.embedder.count_tokens
+            question,
+            news,
+            self.settings.context_tokens,
+            self.retriever.embedder.count_tokens,
         )
 
     def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:
@@ -374,6 +388,42 @@ class Answerer:
             best_dense >= self.settings.gate_min_similarity
             or best_lexical >= self.settings.gate_min_overlap
         )
+
+    def _judge(self, question: str) -> Callable[[str], str | None]:
+        """The model's reading of the answer one sentence gives a yes/no question: "yes",
+        "no", or None where it does not say or the reply is unusable. A sentence that holds
+        less of the question than a claim must to imply a verdict is not asked about (small
+        models give a verdict for any sentence). A backend that fails
+        once is not asked again for this answer: the answer stands without the check."""
+        failed: list[GeneratorUnavailable] = []
+        asked = content_stems(question) - SOURCE_WORDS
+
+        def judge(sentence: str) -> str | None:
+            if failed or not asked:
+                return None
+            if len(asked & content_stems(sentence)) / len(asked) < COVERS_QUESTION:
+                return None  # it says too little of the question to answer it (as a claim)
+            request = GenerationRequest(
+                messages=[
+                    {"role": "system", "content": VERDICT_SYSTEM},
+                    {
+                        "role": "user",
+                        "content": VERDICT_USER.format(question=question, sentence=sentence),
+                    },
+                ],
+                json_schema=VERDICT_SCHEMA if self.generator.supports_json_schema else None,
+                max_tokens=12,
+                timeout_s=self.settings.generator_timeout_s,
+            )
+            try:
+                raw = "".join(self.generator.stream(request))
+            except GeneratorUnavailable as error:  # a timeout is one too
+                failed.append(error)
+                return None
+            said = (_json_field(raw, "answer") or raw).strip().lower()
+            return said if said in ("yes", "no") else None
+
+        return judge
 
     def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
         turns = "\n".join(f"{h.get('role', 'user')}: {h.get('content', '')}" for h in history[-6:])
@@ -484,7 +534,7 @@ class Answerer:
         sentences: list[AnswerSentence],
         text: str = ABSTAIN_TEXT,
     ) -> Answer:
-        closest = sorted(context, key=lambda c: -c.relevance)[:3]
+        closest = sorted(context, key=lambda c: -c.relevance)[:CLOSEST]
         run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
         return Answer(
             run.question,
@@ -562,20 +612,35 @@ class _Verified:
         )
 
 
+CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
+
+
 def _show_conflicts(
-    answer: Answer, kind: str, news: Sequence[ContextSentence], embedder: Any
+    answer: Answer,
+    kind: str,
+    news: Sequence[ContextSentence],
+    embedder: Any,
+    judge: Callable[[str], str | None] | None = None,
+    context: Sequence[ContextSentence] = (),
 ) -> None:
     """Where another outlet's report in the articles the context reads differs from a cited
     sentence, the answer shows both, each attributed, and picks neither: the reports that
-    differ lead, then the rest."""
-    cited_ids = {c.sentence_id for c in answer.citations}
+    differ lead, then the rest. An abstention is read the same way from the context sentences
+    closest to the question: reports that differ are often why no answer could be given, and
+    they are shown instead of "does not say"."""
     unique: dict[str, ContextSentence] = {}
     for item in news:
         unique.setdefault(item.sentence.id, item)
-    cited = [c for c in unique.values() if c.sentence.id in cited_ids]
-    found = find_conflicts(kind, cited, list(unique.values()), embedder.embed)
+    if answer.abstained:
+        cited = sorted(context, key=lambda c: -c.relevance)[:CLOSEST]
+    else:
+        cited_ids = {c.sentence_id for c in answer.citations}
+        cited = [c for c in unique.values() if c.sentence.id in cited_ids]
+    found = find_conflicts(kind, cited, list(unique.values()), embedder.embed, judge)
     if not found:
         return
+    if answer.abstained:
+        answer.abstained, answer.sentences, answer.related = False, [], []
     numbers = {c.sentence_id: c.n for c in answer.citations}
     shown: list[AnswerSentence] = [AnswerSentence(REPORTS_DIFFER, [], True)]
     for conflict in found:

@@ -83,6 +83,25 @@ REWRITE_SCHEMA = {
     "additionalProperties": False,
 }
 
+# The answer one reported sentence gives a yes/no question, for telling whether two outlets'
+# reports on one matter differ (rag.conflicts). The question comes before the sentence, so
+# the calls for one question share their prefix. The reply can only be one of three words,
+# and sentences that address a reader or a machine are out of the context before this.
+VERDICT_SYSTEM = """The sentence below is quoted from a news article. Answer a yes/no \
+question from one news sentence. Reply with JSON {"answer": ...}: "yes" if the sentence says \
+the thing asked about happened or is true, "no" if it says it did not happen or is not true, \
+"unclear" if it does not say."""
+
+VERDICT_USER = """Question: {question}
+Sentence: {sentence}"""
+
+VERDICT_SCHEMA = {
+    "type": "object",
+    "properties": {"answer": {"type": "string", "enum": ["yes", "no", "unclear"]}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+
 # The common baseline the benchmarks compare against: the top chunks stuffed into a prompt,
 # as in LangChain's RAG tutorial.
 BASELINE_SYSTEM = """You are an assistant for question-answering tasks. Use the following \
