@@ -372,10 +372,7 @@ class Answerer:
     def select_context(self, question: str, news: Sequence[Hit]) -> list[ContextSentence]:
         """The sentences the model may cite: `rag.context.select_context` under the budget."""
         return select_context(
-            question,
-            news,
-            self.settings.context_tokens,
-            self.retriever.embedder.count_tokens,
+            question, news, self.settings.context_tokens, self.retriever.embedder.count_tokens
         )
 
     def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:
@@ -393,8 +390,8 @@ class Answerer:
         """The model's reading of the answer one sentence gives a yes/no question: "yes",
         "no", or None where it does not say or the reply is unusable. A sentence that holds
         less of the question than a claim must to imply a verdict is not asked about (small
-        models give a verdict for any sentence). A backend that fails
-        once is not asked again for this answer: the answer stands without the check."""
+        models give a verdict for any sentence). A backend that fails once is not asked again
+        for this answer: the answer stands without the check."""
         failed: list[GeneratorUnavailable] = []
         asked = content_stems(question) - SOURCE_WORDS
 

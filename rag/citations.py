@@ -29,6 +29,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from rag.context import ContextSentence
 from rag.prompts import ABSTAIN_TEXT
@@ -221,6 +222,7 @@ def asks_for(question: str) -> str | None:
     return None
 
 
+@cache
 def _counted(question: str) -> tuple[str, str] | None:
     """What a "How many ...?" question counts and what it asks of it, as stems: ("troop",
     "fight") for "How many Russian troops are fighting?", ("vote", "receiv") for "How many
