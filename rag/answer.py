@@ -68,7 +68,7 @@ from rag.prompts import (
     VERDICT_SYSTEM,
     VERDICT_USER,
 )
-from rag.question import Reading, read_question
+from rag.question import YESNO, Reading, read_question
 from rag.recency import Window
 from rag.retrieve import Retriever, check_question
 from rag.slots import Slots
@@ -280,7 +280,8 @@ class Answerer:
                     read_articles = {c.article_id for c in context}
                     rest = [c for c in candidates_of(news) if c.article_id in read_articles]
                     others = [*context, *rest]
-                    judge = self._judge(run.standalone) if self.generator.uses_llm else None
+                    reads = self.generator.uses_llm and reading.kind == YESNO
+                    judge = self._judge(run.standalone) if reads else None
                     embedder = self.retriever.embedder
                     _show_conflicts(answer, reading.kind, others, embedder, judge, context)
                     run.mark("conflicts_ms", t)
