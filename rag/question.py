@@ -33,6 +33,8 @@ ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between
 DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or after (time zones)
 # Nouns for a piece of news: "the article from X", "a report by X" name X as a source.
 _DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
+_FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])
+_SUBJECTS = frozenset(["nsubj", "nsubjpass", "expl", "csubj"])
 _TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
 
 
@@ -125,16 +127,14 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
     """What the main clause asks: a wh-word before (or as) its subject asks for what that word
     stands for; an auxiliary before the subject ("Did X ...", "Between A and B, was there ...")
     asks for a verdict."""
-    if len(doc) and doc[0].tag_ in ("VBD", "VBZ", "VBP", "MD"):
+    if len(doc) and doc[0].tag_ in _FINITE:
         # A question opening with a finite verb is inverted ("Did ...", "Was ...", "Can ..."),
         # however the rest is parsed; an imperative opens with the base form ("Tell me ...").
         return YESNO
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None:
         return OTHER
-    subject = next(
-        (c for c in root.children if c.dep_ in ("nsubj", "nsubjpass", "expl", "csubj")), None
-    )
+    subject = next((c for c in root.children if c.dep_ in _SUBJECTS), None)
     limit = subject.right_edge.i if subject is not None else root.i
     aside = {t.i for c in root.children if c.dep_ == "advcl" for t in c.subtree}
     for token in doc[: limit + 1]:
@@ -151,9 +151,26 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
     if root.pos_ == "AUX":
         auxiliaries.append(root)
     start = subject.left_edge.i if subject is not None else root.i
-    if any(a.i < start for a in auxiliaries):
+    if any(a.i < start for a in auxiliaries) or _inverted_after_phrase(doc):
         return YESNO
     return OTHER
+
+
+def _inverted_after_phrase(doc) -> bool:  # type: ignore[no-untyped-def]
+    """An opening phrase set off by a comma, then an inverted clause: "Between A and B, was
+    there ...", "After A reported X, did B ...". A finite verb right after the comma with its
+    subject after it is the inversion of a question, however the parser attached the phrase."""
+    for token in doc[2:]:
+        if token.tag_ not in _FINITE or doc[token.i - 1].text != ",":
+            continue
+        around = list(token.children)
+        if token.dep_ in ("aux", "auxpass"):
+            around += list(token.head.children)
+        # a copula's inverted subject is often parsed as its attribute ("was the coverage ...")
+        subjects = _SUBJECTS | {"attr"} if token.pos_ == "AUX" else _SUBJECTS
+        if any(c.dep_ in subjects and c.i > token.i for c in around):
+            return True
+    return False
 
 
 def _clauses(doc) -> list[tuple[int, int, str | None]]:  # type: ignore[no-untyped-def]

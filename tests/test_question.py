@@ -19,6 +19,23 @@ def test_kinds() -> None:
     # an opening phrase before the inverted auxiliary still asks for a verdict
     between = "Between the two reports, was there a change in the coverage of the strike?"
     assert read_question(between).kind == YESNO
+    # ... however long the phrase, and wherever the parser attaches its nouns
+    long_opening = (
+        "Between the report from The Independent - Life and Style on the strike published on "
+        "March 3, 2024, and the Sporting News report on the league published on May 9, 2024, "
+        "was there a change in how the players were described?"
+    )
+    assert read_question(long_opening, OUTLETS).kind == YESNO
+    after = (
+        "After TechCrunch reported on March 3, 2024, about the merger, and again on May 9, "
+        "2024, about the lawsuit, was the coverage of the company consistent?"
+    )
+    assert read_question(after, OUTLETS).kind == YESNO
+    # a comma before a finite verb in a wh-question does not make it a yes/no question
+    which = "Which league, according to Sporting News, runs the most popular betting pool?"
+    assert read_question(which, OUTLETS).kind == NAME
+    told = "The minister said the strike, which began in May, was over?"
+    assert read_question(told).kind != YESNO
 
 
 def test_parts_carry_their_own_sources_and_claims() -> None:
