@@ -241,11 +241,59 @@ def _claim_text(doc, start: int, end: int, mentions: dict) -> str:  # type: igno
             if text.lower().startswith("that "):
                 text = text[5:]
             return _without_windows(text)
-    text = doc.text[start:end]
-    for m_start, m_end in sorted(mentions, reverse=True):
-        if start <= m_start < end:
-            text = text[: m_start - start] + text[m_end - start :]
-    return _without_windows(text).strip("'\"")
+    framing = _frame(doc, tokens, mentions)
+    text = "".join(t.text_with_ws for t in tokens if t.i not in framing)
+    return _without_windows(text).strip(" '\"‘’“”")
+
+
+def _frame(doc, tokens, mentions: dict) -> set[int]:  # type: ignore[no-untyped-def]
+    """The token indices of a part's reporting frame, without a "that" complement: the
+    opening auxiliary or subordinator ("Did", "while", "before"), the sources (outlet
+    mentions, and a noun for a piece of news with its modifiers: "the article"), and a verb
+    whose subject or agent is a source, with its auxiliaries and the preposition that
+    attaches the source ("the article discusses", "was reported by X", "discussed in X").
+    What is left is what the source is asked to report."""
+    spans = [(s, e) for s, e in mentions]
+    source = {
+        t.i
+        for t in tokens
+        if any(s <= t.idx < e for s, e in spans)
+        or (t.lower_ in _DOCUMENT_NOUNS and t.pos_ == "NOUN")
+    }
+    for t in tokens:  # a source's determiner and compounds ("the TechCrunch article")
+        if t.head.i in source and (
+            t.dep_ == "case" or (t.dep_ in ("det", "compound", "poss", "amod") and t.i < t.head.i)
+        ):
+            source.add(t.i)
+    frame = set(source)
+    for t in tokens:
+        if t.pos_ not in ("VERB", "AUX"):
+            continue
+        by_source = [
+            c
+            for c in t.children
+            if (c.dep_ in ("nsubj", "nsubjpass") and c.i in source)
+            or (c.dep_ in ("agent", "prep") and any(g.i in source for g in c.children))
+        ]
+        if not by_source:
+            continue
+        frame.add(t.i)
+        for c in t.children:
+            if c.dep_ in ("aux", "auxpass", "mark") or (
+                c.dep_ in ("agent", "prep") and any(g.i in source for g in c.children)
+            ):
+                frame.add(c.i)
+    for t in tokens:  # a preposition left without its object ("from X", "by X")
+        objects = [c for c in t.children if c.dep_ == "pobj"]
+        if t.dep_ in ("prep", "agent") and objects and all(c.i in frame for c in objects):
+            frame.add(t.i)
+    first = tokens[0] if tokens else None
+    if first is not None and (first.dep_ == "mark" or (first.i == 0 and first.tag_ in _FINITE)):
+        frame.add(first.i)
+    kept = [t for t in tokens if t.i not in frame]
+    if kept and kept[0].dep_ == "prep" and kept[0].head.i in frame:
+        frame.add(kept[0].i)  # "reported on X" -> "X"
+    return frame
 
 
 def _without_windows(text: str) -> str:

@@ -51,6 +51,26 @@ def test_parts_carry_their_own_sources_and_claims() -> None:
     assert reading.relation is None
 
 
+def test_a_part_without_a_that_clause_loses_its_reporting_frame() -> None:
+    reading = read_question(
+        "Does the TechCrunch article report on layoffs at Starz, while the Engadget article "
+        "discusses layoffs across the video game industry?",
+        [*OUTLETS, "Engadget"],
+    )
+    assert [p.text for p in reading.parts] == [
+        "layoffs at Starz",
+        "layoffs across the video game industry",
+    ]
+    passive = read_question(
+        "Was the strike at the port discussed in The Verge before the Sporting News's "
+        "review of the season was published?",
+        OUTLETS,
+    )
+    assert passive.relation == "before"
+    assert passive.parts[0].text == "the strike at the port"
+    assert passive.parts[1].text == "the season"  # what the review is of
+
+
 def test_before_and_after_are_relations_between_parts() -> None:
     before = read_question(
         "Did TechCrunch report that Flipboard adopted ActivityPub before The Verge "
