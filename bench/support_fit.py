@@ -14,8 +14,7 @@ classifier are reported on dev and on test pairs built the same way.
 The verdict threshold (a part is supported when its best sentence scores at least this) is
 then chosen on the dev questions, gold "yes" and gold "no" alike, to maximise the lower of the
 accuracy on each (then their mean): a threshold that pays by answering "Yes" more often does
-not win. Test is
-only scored.
+not win. Test is only scored.
 
     python bench/support_fit.py [--index mh]   # writes rag/support_model.json and results
 """
