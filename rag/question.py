@@ -253,11 +253,10 @@ def _frame(doc, tokens, mentions: dict) -> set[int]:  # type: ignore[no-untyped-
     whose subject or agent is a source, with its auxiliaries and the preposition that
     attaches the source ("the article discusses", "was reported by X", "discussed in X").
     What is left is what the source is asked to report."""
-    spans = [(s, e) for s, e in mentions]
     source = {
         t.i
         for t in tokens
-        if any(s <= t.idx < e for s, e in spans)
+        if any(s <= t.idx < e for s, e in mentions)
         or (t.lower_ in _DOCUMENT_NOUNS and t.pos_ == "NOUN")
     }
     for t in tokens:  # a source's determiner and compounds ("the TechCrunch article")
