@@ -12,6 +12,12 @@ reports, per budget:
 
     .venv/bin/python bench/context_budget.py [--budgets 160,200,240,320] [--seed-questions 15]
         [--multihop 15] [--profile qwen1.5b]
+
+With `--short`, the budget is that of short answers (`short_context_tokens`) and the questions
+are every question of `--split` (dev by default) that is answered short (who, which, what,
+when, how many: `rag.answer.SHORT_KINDS`), with accuracy per kind of gold answer:
+
+    .venv/bin/python bench/context_budget.py --short --budgets 170,300,500,800
 """
 
 from __future__ import annotations
@@ -29,12 +35,24 @@ from answer_latency import questions  # noqa: E402
 NAME = "context_budget"
 
 
-def run_budget(desk: Any, budget: int, items: list[Any]) -> list[dict[str, Any]]:
+def short_questions(split: str) -> list[Any]:
+    """The questions of a MultiHop-RAG split that are answered short."""
+    from eval.sets import load_set
+    from rag.answer import SHORT_KINDS
+    from rag.question import read_question
+
+    items = load_set(C.DATA / f"questions-{split}.jsonl").items
+    return [i for i in items if read_question(i.question).kind in SHORT_KINDS]
+
+
+def run_budget(desk: Any, budget: int, items: list[Any], key: str) -> list[dict[str, Any]]:
+    from answer_latency import gold_kind
+
     from eval.metrics import Prediction, correct
     from rag.answer import Answerer
 
     generator = desk.generator("llamacpp")
-    settings = desk.settings.model_copy(update={"context_tokens": budget})
+    settings = desk.settings.model_copy(update={key: budget})
     answerer = Answerer(desk.retriever(), generator, settings, desk.slots)
     rows = []
     for item in items:
@@ -54,6 +72,7 @@ def run_budget(desk: Any, budget: int, items: list[Any]) -> list[dict[str, Any]]
                 "correct": correct(item, Prediction(answer.text, answer.abstained)),
                 "abstained": answer.abstained,
                 "gated": gated,
+                "kind": gold_kind(item),
             }
         )
         print(f"  {budget} {item.id}: {total / 1000:.1f}s {answer.text[:60]!r}", flush=True)
@@ -72,6 +91,11 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:
         "total_p50_ms": C.percentile([r["total_ms"] for r in rows], 50),
         "accuracy": sum(scored) / len(scored) if scored else float("nan"),
         "abstained": sum(r["abstained"] for r in rows) / len(rows),
+        **{
+            kind: f"{sum(bool(r['correct']) for r in of)}/{len(of)}"
+            for kind in ("name/span", "gold yes", "gold no", "unanswerable")
+            if (of := [r for r in rows if r["kind"] == kind])
+        },
     }
 
 
@@ -82,34 +106,49 @@ def main() -> None:
     parser.add_argument("--seed-questions", type=int, default=15)
     parser.add_argument("--multihop", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--short", action="store_true", help="short answers' budget")
+    parser.add_argument("--split", default="dev")
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
 
     from rag.desk import Desk
 
     info = C.machine_info()
-    items = questions(args.seed_questions, args.multihop, args.seed)
+    if args.short:
+        items, key = short_questions(args.split), "short_context_tokens"
+    else:
+        items, key = questions(args.seed_questions, args.multihop, args.seed), "context_tokens"
     with C.temp_index_dir(NAME) as tmp:
         desk = Desk(C.make_settings(tmp, llm_profile=args.profile))
         desk.ingest_paths([C.ROOT / "data" / "multihop-rag" / "articles.jsonl", C.ROOT / "seeds"])
         model = desk.generator("llamacpp").model_id
-        results = {budget: run_budget(desk, budget, items) for budget in budgets}
+        results = {budget: run_budget(desk, budget, items, key) for budget in budgets}
         desk.close()
     summary = {budget: summarise(rows) for budget, rows in results.items()}
+    kinds = [
+        k for k in ("name/span", "gold yes", "gold no", "unanswerable") if k in summary[budgets[0]]
+    ]
     table = C.md_table(
-        ["context_tokens", "n", "prompt read p50", "cached p50", "TTFT p50 ms", "TTFT p95 ms",
-         "total p50 ms", "accuracy", "abstained"],
+        [key, "n", "prompt read p50", "cached p50", "TTFT p50 ms", "TTFT p95 ms",
+         "total p50 ms", "accuracy", "abstained", *kinds],
         [[b, s["n"], round(s["prompt_read_p50"]), round(s["prompt_cached_p50"]),
           round(s["ttft_p50_ms"]), round(s["ttft_p95_ms"]), round(s["total_p50_ms"]),
-          f"{s['accuracy']:.3f}", f"{s['abstained']:.2f}"] for b, s in summary.items()],
+          f"{s['accuracy']:.3f}", f"{s['abstained']:.2f}", *(s[k] for k in kinds)]
+         for b, s in summary.items()],
     )  # fmt: skip
     markdown = "\n".join(
         [
             f"# Context budget: time to first token vs accuracy ({NAME}.py)",
             "",
             *C.machine_lines(info),
-            f"- Model: {model}; questions: {len(items)} ({args.seed_questions} of the seed set + "
-            f"{args.multihop} MultiHop-RAG dev, sample seed {args.seed}); budgets run in turn",
+            f"- Model: {model}; questions: {len(items)} "
+            + (
+                f"(every MultiHop-RAG {args.split} question answered short)"
+                if args.short
+                else f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG "
+                f"dev, sample seed {args.seed})"
+            )
+            + "; budgets run in turn",
             "- prompt read: tokens llama.cpp processed after the cached prefix (the fixed "
             "instructions); TTFT counts only questions that reached the model",
             "",
@@ -117,7 +156,8 @@ def main() -> None:
         ]
     )
     print(markdown)
-    C.write_results(NAME, markdown, {"machine": info, "summary": summary, "rows": results})
+    name = f"{NAME}_short_{args.split}" if args.short else NAME
+    C.write_results(name, markdown, {"machine": info, "summary": summary, "rows": results})
 
 
 if __name__ == "__main__":

@@ -140,13 +140,14 @@ def git_state() -> dict[str, Any]:
 
 
 def code_fingerprint() -> str:
-    """A hash of the answering code (the rag package's sources), committed or not, so a cache
-    never serves answers from code that has since changed."""
+    """A hash of the answering code (the rag package's sources and the fitted models beside
+    them), committed or not, so a cache never serves answers from code that has since
+    changed."""
     import rag
 
     root = Path(rag.__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    for path in sorted([*root.rglob("*.py"), *root.rglob("*.json")]):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -292,6 +293,10 @@ def _row(
             "sentences": answer["sentences"],
             "model": answer.get("model"),
             "backend": answer.get("backend"),
+            "mode": answer.get("mode"),
+            "reply_probability": answer.get("reply_probability"),
+            "confidence": answer.get("confidence"),
+            "parts": answer.get("parts", []),
         },
         "citations": prediction.citations,
         "related": answer.get("related", []) if answer else [],

@@ -1,6 +1,8 @@
 """Question in, grounded answer out: retrieve -> select context -> generate -> verify.
 
-`Answerer.stream` yields events as they happen: `token` (answer text as it is generated),
+`Answerer.stream` yields events as they happen: `evidence` (the context sentences the model
+will read, each as a citation numbered as in the prompt, before any model call), `token`
+(answer text as it is generated; a short answer's text once it is located, `rag.short`),
 `sentence` (a claim checked: supported or not, with its citation numbers), `citation` (each
 source sentence once, as soon as a claim citing it passes the check), `verdict` (the "Yes." or
 "No." the answer opens with when its first supported claim states a yes/no question without
@@ -25,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rag import short
 from rag.citations import (
     COVERS_QUESTION,
     SOURCE_WORDS,
@@ -33,6 +36,7 @@ from rag.citations import (
     is_abstention,
     parse_answer,
 )
+from rag.confidence import calibrated, too_unsure
 from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.context import ContextSentence, render_context, select_context
@@ -64,11 +68,14 @@ from rag.prompts import (
     REWRITE_SCHEMA,
     REWRITE_SYSTEM,
     REWRITE_USER,
+    SHORT_GRAMMAR,
+    SHORT_SYSTEM,
+    SHORT_USER,
     VERDICT_SCHEMA,
     VERDICT_SYSTEM,
     VERDICT_USER,
 )
-from rag.question import YESNO, Reading, read_question
+from rag.question import COUNT, NAME, TIME, YESNO, Reading, read_question
 from rag.recency import Window
 from rag.retrieve import Retriever, check_question
 from rag.slots import Slots
@@ -76,6 +83,10 @@ from rag.text import content_stems, foreign_language
 from rag.types import Filters, Hit, Sentence, iso_date, sentence_id
 
 Event = tuple[str, dict[str, Any]]
+SHORT_KINDS = (NAME, TIME, COUNT)  # questions answered by a name, a time or a number
+SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
+SHORT_MODE = "short"
+NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
 _REFERS_BACK = re.compile(
     r"^(and|but|so|also|what about|how about)\b|\b(it|its|they|them|their|he|him|his|she|"
     r"her|this|that|these|those|there|then|the same)\b",
@@ -140,6 +151,14 @@ class Answer:
     window: dict[str, Any] | None = None
     # Reports that differ on what the answer cites (rag.conflicts): {reason, citations} each.
     conflicts: list[dict[str, Any]] = field(default_factory=list)
+    # How the answer was made: "short" (a name, time or number, located), "claims" (written
+    # claims, each checked), "parts" (a verdict composed from what each outlet says).
+    mode: str = ""
+    # A short answer: the model's probability of its reply, where the backend reports token
+    # probabilities, and the probability that the answer is right, calibrated from it on the
+    # MultiHop-RAG dev split (rag.confidence). None where the backend reports none.
+    reply_probability: float | None = None
+    confidence: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,19 +178,21 @@ class _Run:
 
 
 def prime(generator: Generator) -> None:
-    """Have a backend that caches prompt prefixes read the answer instructions now, so that
-    the first question after start-up does not pay for them."""
+    """Have a backend that caches prompt prefixes read the answer instructions now (those of
+    written claims, then those of short answers), so that the first question after start-up
+    does not pay for them."""
     if not getattr(generator, "caches_prompt", False):
         return
-    request = GenerationRequest(
-        messages=[
-            {"role": "system", "content": ANSWER_SYSTEM},
-            {"role": "user", "content": ANSWER_USER.format(context="", question="")},
-        ],
-        max_tokens=1,
-    )
-    for _ in generator.stream(request):
-        pass
+    for system, user in ((ANSWER_SYSTEM, ANSWER_USER), (SHORT_SYSTEM, SHORT_USER)):
+        request = GenerationRequest(
+            messages=[
+                {"role": "system", "content": system},
+                {"role": "user", "content": user.format(context="", question="")},
+            ],
+            max_tokens=1,
+        )
+        for _ in generator.stream(request):
+            pass
 
 
 def check_language(question: str) -> None:
@@ -265,15 +286,20 @@ class Answerer:
             hits = _newest(hits, self.settings.gate_min_similarity)
         t = run.mark("retrieve_ms", started)
         news = _without_instructions(hits, self.retriever)
-        context = self.select_context(run.standalone, news)
+        brief = self._answers_short(reading)
+        budget = self.settings.short_context_tokens if brief else None
+        context = self.select_context(run.standalone, news, budget)
         run.timings["context_sentences"] = len(context)
         t = run.mark("context_ms", t)
         if not self._relevant(hits, context):
             run.timings["gate"] = 1
             yield "done", {"answer": self._abstain(run, context, [])}
             return
+        # What will be read, cited, before any model call: a reader sees the evidence at once.
+        yield "evidence", {"sentences": [asdict(Citation.of(c.n, c)) for c in context]}
+        generate = self._short if brief else self._generate
         with self._slot(run):
-            for kind, payload in self._generate(run, context, news, time.perf_counter()):
+            for kind, payload in generate(run, context, news, time.perf_counter()):
                 if kind == "done":
                     answer = payload["answer"]
                     t = time.perf_counter()
@@ -356,6 +382,7 @@ class Answerer:
             model="parts",
             backend=self.generator.name,
             parts=parts,
+            mode="parts",
         )
         yield "done", {"answer": answer}
 
@@ -370,10 +397,20 @@ class Answerer:
             yield
 
     # --- stages ------------------------------------------------------------------------------
-    def select_context(self, question: str, news: Sequence[Hit]) -> list[ContextSentence]:
+    def select_context(
+        self, question: str, news: Sequence[Hit], budget: int | None = None
+    ) -> list[ContextSentence]:
         """The sentences the model may cite: `rag.context.select_context` under the budget."""
         return select_context(
-            question, news, self.settings.context_tokens, self.retriever.embedder.count_tokens
+            question,
+            news,
+            budget or self.settings.context_tokens,
+            self.retriever.embedder.count_tokens,
+        )
+
+    def _answers_short(self, reading: Reading) -> bool:
+        return (
+            self.settings.short_answers and self.generator.uses_llm and reading.kind in SHORT_KINDS
         )
 
     def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:
@@ -522,6 +559,71 @@ class Answerer:
             timings=run.timings,
             model=self.generator.model_id,
             backend=self.generator.name,
+            mode="claims",
+        )
+        yield "done", {"answer": answer}
+
+    def _short(
+        self, run: _Run, context: list[ContextSentence], news: Sequence[Hit], t: float
+    ) -> Iterator[Event]:
+        """The answer alone, from the model, located in the sentences it read (`rag.short`)."""
+        request = GenerationRequest(
+            messages=[
+                {"role": "system", "content": SHORT_SYSTEM},
+                {
+                    "role": "user",
+                    "content": SHORT_USER.format(
+                        context=render_context(context), question=run.standalone
+                    ),
+                },
+            ],
+            max_tokens=SHORT_MAX_TOKENS,
+            timeout_s=self.settings.generator_timeout_s,
+            grammar=SHORT_GRAMMAR,
+            logprobs=True,
+        )
+        run.timings["prompt_tokens"] = sum(
+            self.retriever.embedder.count_tokens([m["content"] for m in request.messages])
+        )
+        reply = ""
+        for delta in self.generator.stream(request):
+            if "first_output_ms" not in run.timings:
+                run.mark("first_output_ms", run.started)
+            reply += delta
+        reply = reply.strip()
+        run.mark("generate_ms", t)
+        probability = short.probability(request.token_logprobs)
+        confidence = calibrated(probability)
+        located = None if short.says_nothing(reply) else short.locate(reply, context)
+        if located is None or too_unsure(confidence):
+            # Not stated, stated nowhere it read, or too unsure: not shown as fact.
+            reason = "not_stated" if short.says_nothing(reply) else "unlocated"
+            run.timings["unsure" if located is not None else reason] = 1
+            shown = [] if short.says_nothing(reply) else [AnswerSentence(reply, [], False)]
+            answer = self._abstain(run, context, shown)
+            answer.mode, answer.reply_probability = SHORT_MODE, probability
+            yield "done", {"answer": answer}
+            return
+        citation = Citation.of(1, located.item)
+        yield "citation", asdict(citation)
+        run.mark("ttft_ms", run.started)  # the answer is shown once it is located
+        yield "token", {"text": located.text, "sentence": 0}
+        sentence = AnswerSentence(located.text, [1], True)
+        yield "sentence", {"index": 0, "text": sentence.text, "supported": True, "citations": [1]}
+        run.mark("total_ms", run.started)
+        answer = Answer(
+            run.question,
+            run.standalone,
+            f"{located.text} [1]",
+            [sentence],
+            [citation],
+            False,
+            timings=run.timings,
+            model=self.generator.model_id,
+            backend=self.generator.name,
+            mode=SHORT_MODE if probability is not None else f"{SHORT_MODE}, {NO_LOGPROBS}",
+            reply_probability=probability,
+            confidence=confidence,
         )
         yield "done", {"answer": answer}
 

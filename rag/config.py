@@ -68,6 +68,18 @@ class Settings(BaseSettings):
         "(docs/eval/README.md) at 170 and 200.",
     )
     answer_max_tokens: int = Field(160, ge=16, le=2048)
+    short_answers: bool = Field(
+        True,
+        description="A question asking who, which, what, when or how many is answered by a "
+        "language model with the name, time or number alone, located in the sentences it "
+        "read (rag/short.py); off: it writes cited claims like any other question.",
+    )
+    short_context_tokens: int = Field(
+        500,
+        ge=32,
+        le=4000,
+        description="Token budget of the context a short answer is read from.",
+    )
     generator_timeout_s: float = Field(120.0, gt=0, description="Whole-request LLM time limit.")
     gate_min_similarity: float = Field(
         0.3, ge=-1, le=1, description="Abstain before the LLM below this best dense similarity"

@@ -343,7 +343,8 @@ def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ign
     or of "according to"."""
     unknown = []
     for ent in doc.ents:
-        if ent.label_ not in ("ORG", "PERSON", "WORK_OF_ART", "GPE", "NORP", "PRODUCT"):
+        # A person is quoted in the news or writes it, and is no outlet the index could hold.
+        if ent.label_ not in ("ORG", "WORK_OF_ART", "GPE", "NORP", "PRODUCT"):
             continue
         if any(s < ent.end_char and ent.start_char < e for s, e in mentions):
             continue

@@ -98,13 +98,35 @@ def test_follow_up_is_rewritten_before_retrieval(desk: Desk) -> None:
 
 
 def test_stream_yields_tokens_before_done(desk: Desk) -> None:
-    events = list(desk.answerer().stream("What condition does Russia set for peace talks?"))
+    events = list(desk.answerer().stream("How has Kyiv described similar Russian offers?"))
     kinds = [k for k, _ in events]
     assert kinds[-1] == "done" and "token" in kinds
     assert kinds.index("token") < kinds.index("done")
     streamed = "".join(p["text"] for k, p in events if k == "token")
     if len(streamed.split()) >= 2:
         assert kinds.count("token") >= 2  # token by token, not one block
+
+
+@pytest.mark.parametrize("backend", ["llamacpp", "openai"])
+def test_a_who_question_gets_the_name_cited_where_it_stands(desk: Desk, backend: str) -> None:
+    events = list(
+        desk.answerer(backend=backend).stream(
+            "Which Russian official said Moscow is ready for dialogue?"
+        )
+    )
+    answer = events[-1][1]["answer"]
+    assert answer.mode == "short"
+    assert_grounded(desk, answer)
+    assert not answer.abstained, answer.sentences
+    (citation,) = answer.citations
+    name = answer.sentences[0].text
+    assert answer.text == f"{name} [1]" and "Galuzin" in name
+    assert name in citation.text  # the source's own wording, in the sentence cited
+    # The reply's probability comes with the tokens, over HTTP as in-process, and its
+    # calibrated confidence with it.
+    assert 0 < answer.reply_probability <= 1 and 0 <= answer.confidence <= 1
+    kinds = [k for k, _ in events]
+    assert kinds.index("citation") < kinds.index("token") < kinds.index("sentence")
 
 
 def test_dead_backend_is_a_named_503(tmp_path: Path, embedder) -> None:

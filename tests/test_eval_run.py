@@ -344,3 +344,17 @@ def test_eval_against_a_real_server_matches_the_local_run(index_dir, seed_run, t
 
 def _no_latency() -> dict:
     return {name: None for name, m in METRICS.items() if m.group == "latency"}
+
+
+def test_a_refitted_model_file_invalidates_cached_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rag
+    from eval.run import code_fingerprint
+
+    (tmp_path / "answer.py").write_text("x = 1\n")
+    (tmp_path / "confidence_model.json").write_text('{"x": [0, 1]}\n')
+    monkeypatch.setattr(rag, "__file__", str(tmp_path / "__init__.py"))
+    before = code_fingerprint()
+    (tmp_path / "confidence_model.json").write_text('{"x": [0, 0.5, 1]}\n')
+    assert code_fingerprint() != before

@@ -119,6 +119,13 @@ def test_a_source_the_index_does_not_hold_is_unknown() -> None:
         ).unknown_sources
         == []
     )
+    # a person quoted, or writing, in an outlet is no outlet
+    assert (
+        read_question(
+            "Which company, according to Megan Grey in 'The Verge', is accused of fraud?", OUTLETS
+        ).unknown_sources
+        == []
+    )
     # a name in the news is not a source
     assert (
         read_question("Did Police tell residents of Kyiv to leave?", OUTLETS).unknown_sources == []

@@ -813,3 +813,63 @@ def test_the_window_a_relative_time_chose_is_shown(page: Any, servers: dict[str,
     assert answer.get_attribute("data-abstained") == "false"
     note = answer.locator(".note.window")
     assert note.inner_text() == 'Read from the newest relevant news ("latest").'
+
+
+def test_a_short_answer_says_how_sure_it_is(page: Any, servers: dict[str, str]) -> None:
+    """Canned streams: the browser suite serves the extractive backend, which reports no
+    confidence; a language model's short answer carries one (tests/test_answer_llm.py)."""
+    article = httpx.get(f"{servers['app']}/v1/articles/a3768beeca3bd2e8", timeout=10).json()
+    s = next(x for x in article["sentences"] if "Galuzin" in x["text"])
+    meta = {k: article[k] for k in ("title", "source", "url", "published_at")}
+    citation = {"n": 1, "article_id": article["id"], **meta, **s}
+    start = s["text"].index("Mikhail Galuzin")
+    name = s["text"][start : start + len("Mikhail Galuzin")]
+
+    def stream(confidence: float) -> str:
+        answer = {
+            "question": "Who said Moscow is ready for dialogue?",
+            "standalone_question": "Who said Moscow is ready for dialogue?",
+            "text": f"{name} [1]",
+            "sentences": [{"text": name, "citations": [1], "supported": True}],
+            "citations": [citation],
+            "abstained": False,
+            "related": [],
+            "timings": {},
+            "model": "canned",
+            "backend": "canned",
+            "mode": "short",
+            "reply_probability": confidence,
+            "confidence": confidence,
+        }
+        return _sse(
+            ("citation", citation),
+            ("token", {"text": name, "sentence": 0}),
+            ("sentence", {"index": 0, "text": name, "supported": True, "citations": [1]}),
+            ("done", {"answer": answer}),
+        )
+
+    bodies = [stream(0.91), stream(0.42)]
+    cors = {"Access-Control-Allow-Origin": servers["host"], "Content-Type": "text/event-stream"}
+    page.route(
+        f"{servers['app']}/v1/ask/stream",
+        lambda route: route.fulfill(status=200, headers=cors, body=bodies.pop(0)),
+    )
+    open_widget(page, f"{servers['host']}/hostile.html")
+    sure = ask(page, "Who said Moscow is ready for dialogue?")
+    assert sure.locator(".a-text .s.verified").inner_text().startswith("Mikhail Galuzin")
+    assert sure.locator(".confidence").inner_text().strip() == "likely (91% sure)"
+    unsure = ask(page, "Who said Moscow is ready for dialogue?")
+    assert unsure.locator(".confidence").inner_text().strip() == "unsure (42% sure)"
+
+
+def test_what_is_read_shows_before_the_answer(page: Any, servers: dict[str, str]) -> None:
+    open_widget(page, f"{servers['host']}/hostile.html")
+    record_events(page)
+    shown = ask(page, QUESTION)
+    log = events(page)
+    kinds = [e["type"] for e in log]
+    assert kinds[0] == "evidence" and kinds[-1] == "done"
+    count = len(log[0]["data"]["sentences"])
+    summary = shown.locator("details.read summary").inner_text()
+    assert summary == f"{count} sentences read from 1 article"
+    assert shown.locator("details.read li").count() == count

@@ -1,7 +1,7 @@
 """POST /v1/ask (the answer object) and POST /v1/ask/stream (the same as Server-Sent Events).
 
-Stream events: `token`, `sentence`, `citation`, `verdict`, `done` (the whole answer) and `error`
-(`rag.answer` says what each carries).
+Stream events: `evidence`, `token`, `sentence`, `citation`, `part`, `verdict`, `done` (the whole
+answer) and `error` (`rag.answer` says what each carries).
 A client that disconnects closes the answer stream, which stops the generation.
 """
 

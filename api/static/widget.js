@@ -146,6 +146,11 @@
     ".abstain-head{display:flex;gap:8px;align-items:center;font-weight:600;color:#3f444c}",
     ".abstain-head svg{width:18px;height:18px;flex:none;color:#8a8f98}",
     ".abstain-sub{margin:4px 0 0;font-size:13px;color:var(--muted)}",
+    ".confidence{margin-left:6px;font-size:12px;color:var(--muted)}",
+    ".read{margin-top:8px;font-size:12px;color:var(--muted)}",
+    ".read summary{cursor:pointer}",
+    ".read-list{margin:4px 0 0;padding-left:18px}",
+    ".read-where{font-weight:600}",
     ".a.abstained .sources-label{margin-top:12px}",
     ".a.abstained .src{background:#fbfbf9;border-color:#e2e2dc}",
 
@@ -629,9 +634,30 @@
     this.pendingBreak = false;
     this.citations = {};
     this.parts = null; // the <ol> of findings, once a `part` event came
+    this.read = null; // the <details> of what the model reads, once the `evidence` event came
     this.partFindings = []; // their texts: a statement that repeats one is shown in its row
     this.finished = false;
   }
+  Turn.prototype.evidence = function (d) {
+    // What the model will read, shown at once; folded away, it stays under the answer.
+    var read = Array.isArray(d.sentences) ? d.sentences : [];
+    if (!read.length || this.read) return;
+    var articles = {};
+    read.forEach(function (s) {
+      articles[s.article_id] = true;
+    });
+    var k = Object.keys(articles).length;
+    var summary = read.length + (read.length === 1 ? " sentence" : " sentences") + " read from " +
+      k + (k === 1 ? " article" : " articles");
+    var list = el("ol", { class: "read-list" });
+    read.forEach(function (s) {
+      var where = [s.source || "Outlet unknown", formatDate(s.published_at)].filter(Boolean).join(", ");
+      list.appendChild(el("li", {}, [el("span", { class: "read-where", text: where + ": " }), String(s.text || "")]));
+    });
+    this.read = el("details", { class: "read" }, [el("summary", { text: summary }), list]);
+    this.node.insertBefore(this.read, this.progress);
+    this.progressText.textContent = "Reading " + read.length + " sentences…";
+  };
   Turn.prototype.span = function (i) {
     this.progressText.textContent = "Checking each statement against its source…";
     while (this.spans.length <= i) {
@@ -764,6 +790,18 @@
         this.text.appendChild(span);
       }.bind(this)
     );
+    if (typeof answer.confidence === "number") {
+      // The calibrated chance that the answer is right, in words and as a share.
+      var c = Math.max(0, Math.min(1, answer.confidence));
+      var word = c >= 0.8 ? "likely" : c >= 0.5 ? "fairly likely" : "unsure";
+      this.text.appendChild(
+        el("span", {
+          class: "confidence",
+          "data-confidence": String(c),
+          text: " " + word + " (" + Math.round(c * 100) + "% sure)",
+        })
+      );
+    }
     var dropped = (answer.sentences || []).filter(function (s) {
       return !s.supported;
     }).length;
@@ -892,7 +930,8 @@
       }
       await readEvents(response, function (type, d) {
         if (turn.finished) return;
-        if (type === "token") turn.token(d);
+        if (type === "evidence") turn.evidence(d);
+        else if (type === "token") turn.token(d);
         else if (type === "citation") turn.citations[d.n] = d;
         else if (type === "sentence") turn.sentence(d);
         else if (type === "verdict") turn.verdict(d);

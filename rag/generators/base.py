@@ -27,6 +27,13 @@ class GenerationRequest:
     # reply. The caller decides which from `supports_prefill`.
     prefill: str = ""
     prefill_grammar: str | None = None
+    # A GBNF grammar for the whole reply, for backends that take one (llama.cpp); others
+    # ignore it.
+    grammar: str | None = None
+    # Ask for the generated tokens' log-probabilities; a backend that reports them appends
+    # one per generated token to `token_logprobs` (a server without them leaves it empty).
+    logprobs: bool = False
+    token_logprobs: list[float] = field(default_factory=list)
     # What backends that read the context directly (extractive) use instead of `messages`.
     question: str = ""
     context: list[Any] = field(default_factory=list)  # rag.context.ContextSentence

@@ -32,7 +32,7 @@ import xllamacpp
 
 from rag.errors import GeneratorTimeout, GeneratorUnavailable, ModelFileError
 from rag.generators.base import GenerationRequest
-from rag.generators.openai import error_message, response_format
+from rag.generators.openai import error_message, response_format, token_logprobs
 from rag.models import DEFAULT_PROFILE, resolve_model
 
 DEFAULT_N_CTX = 4096
@@ -143,7 +143,7 @@ class LlamaCppGenerator:
                     raise GeneratorUnavailable(
                         f"llama.cpp rejected the request: {event}"
                     ) from event
-                if delta := self._delta(event):
+                if delta := self._delta(event, request):
                     yield delta
         finally:
             self._end_call(call)  # also when the reader stops early or times out
@@ -190,7 +190,7 @@ class LlamaCppGenerator:
         with self._lock:
             self._calls.discard(call)
 
-    def _delta(self, chunk: dict[str, Any]) -> str:
+    def _delta(self, chunk: dict[str, Any], request: GenerationRequest) -> str:
         if "choices" not in chunk:  # an error object instead of a completion chunk
             raise GeneratorUnavailable(f"llama.cpp failed: {error_message(chunk)}")
         if timings := chunk.get("timings"):
@@ -198,6 +198,8 @@ class LlamaCppGenerator:
         choices = chunk["choices"]
         if not choices:
             return ""
+        if request.logprobs:
+            request.token_logprobs.extend(token_logprobs(choices[0]))
         return (choices[0].get("delta") or {}).get("content") or ""
 
 
@@ -211,7 +213,11 @@ def _request_body(request: GenerationRequest) -> dict[str, Any]:
     }
     if request.stop:
         body["stop"] = list(request.stop)
-    if request.prefill and request.prefill_grammar:
+    if request.logprobs:
+        body["logprobs"] = True
+    if request.grammar is not None:
+        body["grammar"] = request.grammar
+    elif request.prefill and request.prefill_grammar:
         # llama.cpp continues a trailing assistant message (prefill_assistant, on by default):
         # the tokens of a fixed opening are read with the prompt instead of generated one by one.
         body["messages"] = [*request.messages, {"role": "assistant", "content": request.prefill}]

@@ -36,6 +36,13 @@ def response_format(schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def token_logprobs(choice: dict[str, Any]) -> list[float]:
+    """The log-probabilities of the tokens a streamed choice carries (OpenAI's
+    `logprobs.content`); none where the server sends none."""
+    content = (choice.get("logprobs") or {}).get("content") or []
+    return [float(t["logprob"]) for t in content if isinstance(t, dict) and "logprob" in t]
+
+
 def error_message(payload: Any) -> str:
     """The human part of an OpenAI-style error body: `{"error": {"message": ...}}` or looser."""
     error = payload.get("error", payload) if isinstance(payload, dict) else payload
@@ -79,7 +86,7 @@ class OpenAIGenerator:
             ) as response:
                 self._check_response(response)
                 if _is_event_stream(response):
-                    yield from self._deltas(response, deadline, request.timeout_s)
+                    yield from self._deltas(response, deadline, request)
                 else:  # a server that ignored "stream": accept one whole answer
                     yield _whole_answer(response)
         except httpx.ConnectTimeout:
@@ -121,6 +128,8 @@ class OpenAIGenerator:
             body["stop"] = list(request.stop)
         if request.json_schema is not None:
             body["response_format"] = response_format(request.json_schema)
+        if request.logprobs:
+            body["logprobs"] = True
         return body
 
     def _check_response(self, response: httpx.Response) -> None:
@@ -135,7 +144,10 @@ class OpenAIGenerator:
         kind = "failed" if status >= 500 else "rejected the request"
         raise GeneratorUnavailable(f"{self.base_url} {kind} ({status}): {detail}")
 
-    def _deltas(self, response: httpx.Response, deadline: float, timeout_s: float) -> Iterator[str]:
+    def _deltas(
+        self, response: httpx.Response, deadline: float, request: GenerationRequest
+    ) -> Iterator[str]:
+        timeout_s = request.timeout_s
         finished = False
         for data in _sse_data(response.iter_lines()):
             if time.monotonic() > deadline:
@@ -145,6 +157,8 @@ class OpenAIGenerator:
             choices = _parse_chunk(data, self.base_url)
             if not choices:  # e.g. a final usage-only chunk
                 continue
+            if request.logprobs:
+                request.token_logprobs.extend(token_logprobs(choices[0]))
             if content := (choices[0].get("delta") or {}).get("content"):
                 yield content
             finished = finished or bool(choices[0].get("finish_reason"))

@@ -1,0 +1,43 @@
+"""A short answer's confidence: the probability that it is right, from the model's
+probability of its reply.
+
+The calibration is fitted on the MultiHop-RAG dev split by `bench/confidence_fit.py` and kept
+in `confidence_model.json` beside this module: the reply probabilities of its knots and the
+share of right answers each stands for (isotonic regression or Platt scaling, whichever
+cross-validates better; either way a more probable reply is never the less trusted one), and
+the confidence below which a short answer is withheld. Between knots the confidence is read
+off the line joining them.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL = Path(__file__).with_name("confidence_model.json")
+
+
+@cache
+def _model() -> dict:
+    return json.loads(MODEL.read_text(encoding="utf-8"))
+
+
+def _knots() -> tuple[list[float], list[float]]:
+    return _model()["x"], _model()["y"]
+
+
+def too_unsure(confidence: float | None) -> bool:
+    """Below the threshold fitted on dev, withholding a short answer gains more right
+    abstentions than it loses right answers."""
+    return confidence is not None and confidence < _model().get("abstain_below", 0.0)
+
+
+def calibrated(probability: float | None) -> float | None:
+    """The chance that a located short answer is right, given its reply's probability."""
+    if probability is None:
+        return None
+    x, y = _knots()
+    return round(float(np.interp(probability, x, y)), 3)

@@ -1,0 +1,169 @@
+"""Short answers are located in what the model read: the sentence holding the reply word for
+word is its citation, a name read in an article's header cites that article, and a reply that
+stands nowhere is not located."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rag.answer import Answer, Answerer
+from rag.context import ContextSentence
+from rag.desk import Desk
+from rag.generators.base import GenerationRequest
+from rag.short import locate, probability, says_nothing
+from rag.types import Sentence
+
+TEXTS = [
+    ("moscow", "Russia has invited President Zelensky to Moscow for talks.", 0.4),
+    ("moscow", "Deputy Foreign Minister Mikhail Galuzin announced the invitation on Friday.", 0.9),
+    ("trial", "It was not until the judge intervened that Bankman-Fried admitted it.", 0.7),
+]
+TITLES = {
+    "moscow": "Russia invites Zelensky",
+    "trial": "Sam Bankman-Fried didn't ask where it went",
+}
+SOURCES = {"moscow": "The Ledger", "trial": "The Verge"}
+
+
+def context() -> list[ContextSentence]:
+    return [
+        ContextSentence(
+            n,
+            Sentence(f"{article}#{n}", n, text, 100 * n, 100 * n + len(text)),
+            article,
+            TITLES[article],
+            SOURCES[article],
+            None,
+            1698710400,  # 2023-10-31
+            relevance,
+        )
+        for n, (article, text, relevance) in enumerate(TEXTS, start=1)
+    ]
+
+
+def test_a_reply_cites_the_sentence_that_holds_it_in_the_source_wording() -> None:
+    found = locate("mikhail galuzin", context())
+    assert found is not None
+    assert found.item.n == 2 and found.text == "Mikhail Galuzin"
+    assert found.item.sentence.text[found.start : found.end] == "Mikhail Galuzin"
+
+
+def test_a_leading_article_and_punctuation_do_not_stop_the_match() -> None:
+    found = locate("The Deputy Foreign Minister, Mikhail Galuzin.", context())
+    assert found is not None and found.text == "Deputy Foreign Minister Mikhail Galuzin"
+    assert locate("Minister the Mikhail Galuzin", context()) is None  # only a leading article
+
+
+def test_a_name_read_in_a_headline_cites_that_articles_closest_sentence() -> None:
+    found = locate("Sam Bankman-Fried", context())
+    assert found is not None
+    assert found.item.article_id == "trial" and found.text == "Sam Bankman-Fried"
+    assert (found.start, found.end) == (0, 0)
+
+
+def test_an_outlet_and_a_date_are_found_in_the_header() -> None:
+    outlet = locate("The Verge", context())
+    assert outlet is not None and outlet.item.article_id == "trial"
+    date = locate("2023-10-31", context())
+    assert date is not None and date.item.n == 2  # the closest sentence among equal headers
+
+
+def test_a_reply_found_nowhere_is_not_located() -> None:
+    assert locate("Sam Altman", context()) is None
+    assert locate("Galuzin Mikhail", context()) is None  # words in a row, in order
+    assert locate("Kyiv", context()) is None
+    assert locate("", context()) is None
+
+
+def test_not_stated_says_nothing() -> None:
+    assert says_nothing("not stated") and says_nothing("Not stated.") and says_nothing("")
+    assert not says_nothing("Galuzin")
+
+
+def test_probability_is_the_product_of_token_probabilities() -> None:
+    assert probability([]) is None
+    assert abs(probability([-0.1, -0.2]) - 0.7408) < 1e-4
+
+
+class ScriptedReply:
+    """A language-model backend that replies with a fixed text (and, if given, token
+    log-probabilities). The packaged models cannot be made to reply with a chosen name, and
+    these tests are about what the pipeline does with a reply; the real models' replies are
+    tested in tests/test_answer_llm.py."""
+
+    name = "scripted"
+    model_id = "scripted"
+    supports_json_schema = False
+    uses_llm = True
+
+    def __init__(self, reply: str, logprobs: list[float] | None = None) -> None:
+        self.reply, self.logprobs = reply, logprobs
+        self.asked = 0
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.asked += 1
+        if request.logprobs and self.logprobs is not None:
+            request.token_logprobs.extend(self.logprobs)
+        yield self.reply
+
+    def close(self) -> None:
+        pass
+
+
+def short_answer(desk: Desk, reply: str, logprobs: list[float] | None = None) -> Answer:
+    answerer = Answerer(desk.retriever(), ScriptedReply(reply, logprobs), desk.settings)
+    return answerer.answer("Which Russian official said Moscow is ready for dialogue?")
+
+
+def test_a_located_reply_is_shown_in_the_sources_words_and_cited(seed_desk: Desk) -> None:
+    answer = short_answer(seed_desk, "mikhail galuzin", [-0.05, -0.05])
+    assert answer.mode == "short" and not answer.abstained
+    (citation,) = answer.citations
+    assert answer.text == "Mikhail Galuzin [1]" and "Mikhail Galuzin" in citation.text
+    assert answer.reply_probability == pytest.approx(0.905, abs=1e-3)
+    assert answer.confidence is not None and 0 <= answer.confidence <= 1
+
+
+def test_a_reply_found_in_nothing_read_is_not_shown_as_fact(seed_desk: Desk) -> None:
+    answer = short_answer(seed_desk, "Sergei Lavrov", [-0.01])
+    assert answer.abstained and answer.citations == []
+    assert "Lavrov" not in answer.text
+    assert [(s.text, s.supported) for s in answer.sentences] == [("Sergei Lavrov", False)]
+    assert answer.timings["unlocated"] == 1
+
+
+def test_not_stated_abstains(seed_desk: Desk) -> None:
+    answer = short_answer(seed_desk, "not stated", [-0.01])
+    assert answer.abstained and answer.sentences == [] and answer.timings["not_stated"] == 1
+
+
+def test_a_backend_without_token_probabilities_answers_without_a_confidence(
+    seed_desk: Desk,
+) -> None:
+    answer = short_answer(seed_desk, "Galuzin")
+    assert not answer.abstained and answer.text == "Galuzin [1]"
+    assert answer.confidence is None and answer.reply_probability is None
+    assert answer.mode.startswith("short") and "no token probabilities" in answer.mode
+
+
+def test_short_answers_can_be_turned_off(seed_desk: Desk) -> None:
+    settings = seed_desk.settings.model_copy(update={"short_answers": False})
+    answerer = Answerer(seed_desk.retriever(), ScriptedReply("Galuzin"), settings)
+    answer = answerer.answer("Which Russian official said Moscow is ready for dialogue?")
+    assert answer.mode == "claims"
+
+
+def test_the_evidence_is_sent_before_the_model_is_asked(seed_desk: Desk) -> None:
+    model = ScriptedReply("Galuzin", [-0.1])
+    events = Answerer(seed_desk.retriever(), model, seed_desk.settings).stream(
+        "Which Russian official said Moscow is ready for dialogue?"
+    )
+    kind, payload = next(events)
+    assert kind == "evidence" and model.asked == 0
+    read = payload["sentences"]
+    assert any("Galuzin" in s["text"] for s in read)
+    article, _ = seed_desk.index().get_article(read[0]["article_id"])
+    assert all(article.body[s["char_start"] : s["char_end"]] == s["text"] for s in read)
+    assert [k for k, _ in events][-1] == "done" and model.asked == 1
