@@ -591,14 +591,17 @@ class Answerer:
                 run.mark("first_output_ms", run.started)
             reply += delta
         reply = reply.strip()
-        run.mark("generate_ms", t)
+        t = run.mark("generate_ms", t)
         probability = short.probability(request.token_logprobs)
         confidence = calibrated(probability)
-        located = None if short.says_nothing(reply) else short.locate(reply, context)
+        said = not short.says_nothing(reply) and not short.repeats(reply, run.standalone)
+        located = short.locate(reply, context) if said else None
+        run.mark("verify_ms", t)
+        run.mark("ttft_ms", run.started)  # the answer, or the abstention, is shown from here
         if located is None or too_unsure(confidence):
-            # Not stated, stated nowhere it read, or too unsure: not shown as fact.
-            reason = "not_stated" if short.says_nothing(reply) else "unlocated"
-            run.timings["unsure" if located is not None else reason] = 1
+            # Not stated, nothing new, stated nowhere it read, or too unsure: not shown as fact.
+            reason = "unsure" if located else "unlocated" if said else "not_stated"
+            run.timings[reason] = 1
             shown = [] if short.says_nothing(reply) else [AnswerSentence(reply, [], False)]
             answer = self._abstain(run, context, shown)
             answer.mode, answer.reply_probability = SHORT_MODE, probability
@@ -606,7 +609,6 @@ class Answerer:
             return
         citation = Citation.of(1, located.item)
         yield "citation", asdict(citation)
-        run.mark("ttft_ms", run.started)  # the answer is shown once it is located
         yield "token", {"text": located.text, "sentence": 0}
         sentence = AnswerSentence(located.text, [1], True)
         yield "sentence", {"index": 0, "text": sentence.text, "supported": True, "citations": [1]}

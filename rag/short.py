@@ -5,7 +5,8 @@ claims). The reply is then looked for in the sentences it read: the sentence tha
 word for word, is its citation, so the citation is right by construction, and what is shown
 is the sentence's own wording of it. A name, an outlet or a date the model read in the header
 of an article (its headline's opening, outlet and date) cites that article's sentence closest
-to the question. A reply found in nothing read is not shown as fact.
+to the question. A reply found in nothing read, or that only repeats the question, is not
+shown as fact.
 
 The reply's probability (the product of its tokens' probabilities, where the backend reports
 them) is what its confidence is calibrated from (`rag.confidence`).
@@ -48,6 +49,17 @@ def answer_words(reply: str) -> list[str]:
 
 def says_nothing(reply: str) -> bool:
     return " ".join(answer_words(reply)) in ("", NOT_STATED, "none", "unknown")
+
+
+def repeats(reply: str, question: str) -> bool:
+    """The reply is what the question already says ("Russia" for "Who did Russia invite?"),
+    and the question offers no choice ("... X or Y?") it could be picking: it tells the asker
+    nothing, so it answers nothing."""
+    want = answer_words(reply)
+    asked = _words(question)
+    if not want or any(w == "or" for w, _, _ in asked):
+        return False
+    return _find(want, question) is not None
 
 
 def locate(reply: str, context: Sequence[ContextSentence]) -> Located | None:

@@ -109,18 +109,14 @@ def test_stream_yields_tokens_before_done(desk: Desk) -> None:
 
 @pytest.mark.parametrize("backend", ["llamacpp", "openai"])
 def test_a_who_question_gets_the_name_cited_where_it_stands(desk: Desk, backend: str) -> None:
-    events = list(
-        desk.answerer(backend=backend).stream(
-            "Which Russian official said Moscow is ready for dialogue?"
-        )
-    )
+    events = list(desk.answerer(backend=backend).stream("Which news agency did Galuzin speak to?"))
     answer = events[-1][1]["answer"]
     assert answer.mode == "short"
     assert_grounded(desk, answer)
     assert not answer.abstained, answer.sentences
     (citation,) = answer.citations
     name = answer.sentences[0].text
-    assert answer.text == f"{name} [1]" and "Galuzin" in name
+    assert answer.text == f"{name} [1]" and "TASS" in name
     assert name in citation.text  # the source's own wording, in the sentence cited
     # The reply's probability comes with the tokens, over HTTP as in-process, and its
     # calibrated confidence with it.
@@ -154,10 +150,11 @@ def test_the_answer_instructions_are_read_at_load(desk: Desk) -> None:
     fresh = Desk(desk.settings, embedder=desk.embedder)
     try:
         generator = fresh.generator("llamacpp")
-        assert generator.last_timings["prompt_n"] > 100  # the instructions were read at load
+        primed = generator.last_timings["prompt_n"]
+        assert primed > 50  # the instructions were read at load
         fresh.answer("Who invited Zelensky to Moscow?", backend="llamacpp")
         timings = generator.last_timings
-        assert timings["cache_n"] > 100  # ... and not read again for the first question
+        assert timings["cache_n"] > 0.8 * primed  # ... and not read again for the question
     finally:
         fresh.close()
 

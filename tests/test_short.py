@@ -12,7 +12,7 @@ from rag.answer import Answer, Answerer
 from rag.context import ContextSentence
 from rag.desk import Desk
 from rag.generators.base import GenerationRequest
-from rag.short import locate, probability, says_nothing
+from rag.short import locate, probability, repeats, says_nothing
 from rag.types import Sentence
 
 TEXTS = [
@@ -167,3 +167,13 @@ def test_the_evidence_is_sent_before_the_model_is_asked(seed_desk: Desk) -> None
     article, _ = seed_desk.index().get_article(read[0]["article_id"])
     assert all(article.body[s["char_start"] : s["char_end"]] == s["text"] for s in read)
     assert [k for k, _ in events][-1] == "done" and model.asked == 1
+
+
+def test_a_reply_that_repeats_the_question_answers_nothing(seed_desk: Desk) -> None:
+    assert repeats("Russia", "Who did Russia invite to Moscow?")
+    assert not repeats("Zelensky", "Who did Russia invite to Moscow?")
+    assert not repeats("Moscow", "Was the meeting in Moscow or in Kyiv?")  # a choice offered
+    answerer = Answerer(seed_desk.retriever(), ScriptedReply("Russia", [-0.1]), seed_desk.settings)
+    answer = answerer.answer("Who did Russia invite to Moscow for peace talks?")
+    assert answer.abstained and answer.citations == []
+    assert [(s.text, s.supported) for s in answer.sentences] == [("Russia", False)]
