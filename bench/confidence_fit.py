@@ -31,9 +31,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
+from eval.calibration import HIGH, ece  # noqa: E402
+
 NAME = "confidence_fit"
-BINS = 10
-HIGH = 0.8  # "likely": the widget's word for a confidence at or above this
 
 
 def load(run: Path) -> list[dict[str, Any]]:
@@ -51,19 +51,6 @@ def shown(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
     x = np.array([r["prediction"]["reply_probability"] for r in kept], dtype=float)
     y = np.array([float(r["scores"]["correct"] or 0.0) for r in kept], dtype=float)
     return x, y
-
-
-def ece(confidence: np.ndarray, right: np.ndarray) -> float:
-    if not len(confidence):
-        return float("nan")
-    edges = np.linspace(0, 1, BINS + 1)
-    index = np.clip(np.digitize(confidence, edges[1:-1]), 0, BINS - 1)
-    total = 0.0
-    for b in range(BINS):
-        inside = index == b
-        if inside.any():
-            total += inside.sum() * abs(confidence[inside].mean() - right[inside].mean())
-    return total / len(confidence)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -91,7 +78,7 @@ def apply(knots: tuple[list[float], list[float]], x: np.ndarray) -> np.ndarray:
     return np.interp(x, knots[0], knots[1])
 
 
-def cross_validated_ece(kind: str, x: np.ndarray, y: np.ndarray, folds: int = 5) -> float:
+def cross_validated_ece(kind: str, x: np.ndarray, y: np.ndarray, folds: int = 5) -> float | None:
     order = np.random.default_rng(0).permutation(len(x))
     predicted = np.empty(len(x))
     for f in range(folds):
@@ -130,7 +117,7 @@ def report(label: str, rows: list[dict[str, Any]], knots: Any) -> dict[str, Any]
         "short questions": len(rows),
         "shown with a probability": len(x),
         "right of shown": f"{int(y.sum())}/{len(y)}",
-        "ECE": round(ece(confidence, y), 3),
+        "ECE": ece(confidence, y),
         f"right at >= {HIGH}": f"{int(y[high].sum())}/{int(high.sum())}",
         f"coverage at >= {HIGH} (of answerable)": round(
             int(high.sum()) / max(1, len(answerable)), 3
@@ -147,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     dev, test = load(args.dev), load(args.test)
     x, y = shown(dev)
-    cv = {kind: round(cross_validated_ece(kind, x, y), 3) for kind in ("isotonic", "platt")}
+    cv = {kind: cross_validated_ece(kind, x, y) for kind in ("isotonic", "platt")}
     chosen = min(cv, key=cv.__getitem__)
     knots = fit(chosen, x, y)
     cut = threshold(dev, knots)

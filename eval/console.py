@@ -35,6 +35,9 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
         )
         label = f"{name} (ms)" if unit == "ms" else name
         table.add_row(label, _fmt(m["value"], unit), interval, str(m["n"]))
+    calibration = summary.get("calibration") or {}
+    if calibration.get("n"):
+        table.add_row("confidence ECE", _fmt(calibration["ece"], ""), "", str(calibration["n"]))
     console.print(table)
 
 

@@ -67,6 +67,8 @@ def render_report(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> st
             "are not scored."
         ),
         _type_chart(summary, ["citation_precision", "citation_recall"]),
+        "<h2>Confidence</h2>",
+        reliability_diagram(summary.get("calibration") or {}),
         "<h2>Latency</h2>",
         _latency(summary, rows),
         "<h2>Every metric</h2>",
@@ -246,6 +248,47 @@ def _svg_open(width: int, height: float, title: str) -> str:
         f"viewBox='0 0 {width} {height:.0f}' role='img' aria-label='{escape(title)}'>"
         f"<title>{escape(title)}</title>"
     )
+
+
+def reliability_diagram(calibration: dict[str, Any]) -> str:
+    """The reliability diagram: per tenth of confidence, the share of answers right against
+    their mean confidence; a calibrated confidence lies on the diagonal."""
+    if not calibration.get("n"):
+        return _p("No answer of this run carried a confidence (only short answers from a backend "
+                  "that reports token probabilities do).")  # fmt: skip
+    high = calibration["high"]
+    note = (
+        f"{calibration['n']} answers shown with a confidence; expected calibration error "
+        f"<b>{calibration['ece']:.3f}</b> (answers-weighted gap between mean confidence and "
+        f"share right, over tenths of confidence). At confidence ≥ 0.8: {high['n']} answers"
+        + (f", {high['right']:.0%} right." if high["right"] is not None else ".")
+    )
+    left, bottom, top, size = 48, 34, 10, 260
+    svg = [_svg_open(left + size + 20, top + size + bottom, "reliability diagram")]
+    svg.append(
+        f"<rect x='{left}' y='{top}' width='{size}' height='{size}' fill='none' stroke='#8792a0'/>"
+        f"<line x1='{left}' y1='{top + size}' x2='{left + size}' y2='{top}' stroke='#8792a0' "
+        "stroke-dasharray='4 3'/>"
+    )
+    for b in calibration["bins"]:
+        x = left + b["low"] * size
+        w = (b["high"] - b["low"]) * size
+        h = b["right"] * size
+        svg.append(
+            f"<rect x='{x + 1:.1f}' y='{top + size - h:.1f}' width='{w - 2:.1f}' height='{h:.1f}' "
+            f"fill='{COLOURS[0]}' opacity='0.8'><title>confidence {b['low']:.1f}–{b['high']:.1f}: "
+            f"{b['n']} answers, mean {b['confidence']:.2f}, right {b['right']:.2f}</title></rect>"
+            f"<circle cx='{left + b['confidence'] * size:.1f}' "
+            f"cy='{top + size - b['confidence'] * size:.1f}' r='3' fill='{COLOURS[1]}'/>"
+        )
+    svg.append(
+        f"<text x='{left + size / 2}' y='{top + size + 28}' text-anchor='middle'>confidence</text>"
+        f"<text x='{left - 8}' y='{top + 10}' text-anchor='end'>1</text>"
+        f"<text x='{left - 8}' y='{top + size}' text-anchor='end'>0</text>"
+        f"<text x='{left - 30}' y='{top + size / 2}' text-anchor='middle' "
+        f"transform='rotate(-90 {left - 30} {top + size / 2})'>share right</text></svg>"
+    )
+    return f"<p>{note}</p>" + "".join(svg)
 
 
 def _latency(summary: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:

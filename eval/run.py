@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eval import calibration
 from eval import metrics as m
 from eval.errors import EvalError
 from eval.judge import judge
@@ -369,6 +370,7 @@ def _summary(
         # sentences were never evidence in this run
         "flagged": _index_of(config["fingerprint"]).get("flagged", {}),
         "metrics": overall,
+        "calibration": calibration.of_rows(rows),
         "by_question_type": by_type(rows),
         "bootstrap": bootstrap_settings(),
         "thresholds": check_thresholds(overall, options.thresholds),

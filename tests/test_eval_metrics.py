@@ -279,3 +279,29 @@ def test_judge_goes_through_the_generator_contract() -> None:
     # A backend that does not answer the judge prompt (extractive) gives no verdict, not a guess.
     extractive = registry.create("extractive")
     assert judge(extractive, "Where?", ["Moscow"], "In Moscow.", 5.0).correct is None
+
+
+def test_expected_calibration_error_and_its_bins() -> None:
+    from eval.calibration import calibration
+
+    # Tenth 0.9-1.0: four answers at 0.95, three right; tenth 0.2-0.3: two at 0.25, none right.
+    result = calibration([0.95] * 4 + [0.25] * 2, [1, 1, 1, 0, 0, 0])
+    assert result["n"] == 6
+    assert result["ece"] == pytest.approx((4 * 0.2 + 2 * 0.25) / 6, abs=1e-3)
+    assert [(b["low"], b["n"], b["right"]) for b in result["bins"]] == [
+        (0.2, 2, 0.0),
+        (0.9, 4, 0.75),
+    ]
+    assert result["high"] == {"n": 4, "right": 0.75}
+    assert calibration([], [])["ece"] is None
+
+
+def test_the_report_draws_the_reliability_diagram() -> None:
+    from eval.calibration import calibration
+    from eval.report import reliability_diagram
+
+    html = reliability_diagram(calibration([0.9, 0.85, 0.3], [1, 1, 0]))
+    assert (
+        "reliability diagram" in html and "<rect" in html and "0.8: 2 answers, 100% right" in html
+    )
+    assert "No answer of this run carried a confidence" in reliability_diagram({})

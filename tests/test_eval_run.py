@@ -30,7 +30,7 @@ ROW_KEYS = {
 }  # fmt: skip
 SUMMARY_KEYS = {
     "schema", "created_at", "set", "selection", "settings", "git", "models", "counts", "metrics",
-    "by_question_type", "bootstrap", "thresholds", "wall_time_s", "flagged",
+    "by_question_type", "bootstrap", "thresholds", "wall_time_s", "flagged", "calibration",
 }  # fmt: skip
 
 
