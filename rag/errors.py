@@ -111,6 +111,10 @@ class CorruptIndex(NewsdeskError):
     status = 500
 
 
+class NotAnIndex(NewsdeskError):
+    """A folder that holds something other than an index: never deleted as one."""
+
+
 class EmbedderMismatch(NewsdeskError):
     status = 409
 

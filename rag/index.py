@@ -30,6 +30,7 @@ from rag.errors import (
     CorruptIndex,
     EmbedderMismatch,
     IndexUnavailable,
+    NotAnIndex,
     UnknownArticle,
     UnknownIndex,
 )
@@ -525,6 +526,8 @@ def drop_index(settings: Settings, name_or_path: str) -> None:
     name, path = resolve_path(settings, name_or_path)
     if not path.exists():
         raise UnknownIndex(f"no index {name!r} at {path}")
+    if not (path / "chroma.sqlite3").is_file() and any(path.iterdir()):
+        raise NotAnIndex(f"{path} holds no Chroma index (no chroma.sqlite3); nothing was deleted")
     from chromadb.api.client import SharedSystemClient
 
     # Chroma caches one client per path in-process; forget it before the folder goes.

@@ -107,3 +107,19 @@ def test_serve_starts_the_service_on_the_given_port_and_index(tmp_path: Path) ->
     finally:
         proc.terminate()
         proc.wait(15)
+
+
+def test_index_drop_deletes_an_index_and_nothing_else(tmp_path: Path) -> None:
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "thesis.txt").write_text("three years of work\n")
+    refused = newsdesk(tmp_path, "index", "drop", str(thesis), "--yes")
+    assert refused.returncode == 2 and refused.stderr.startswith("error: NotAnIndex: ")
+    assert (thesis / "thesis.txt").read_text() == "three years of work\n"
+
+    assert newsdesk(tmp_path, "ingest", str(SEEDS), "--index", "news").returncode == 0
+    dropped = newsdesk(tmp_path, "index", "drop", "news", "--yes")
+    assert dropped.returncode == 0, dropped.stderr
+    assert not (tmp_path / "indexes" / "news").exists()
+    gone = newsdesk(tmp_path, "index", "drop", "news", "--yes")
+    assert gone.returncode == 2 and gone.stderr.startswith("error: UnknownIndex: ")
