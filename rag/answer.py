@@ -77,7 +77,7 @@ from rag.prompts import (
 )
 from rag.question import COUNT, NAME, TIME, YESNO, Reading, read_question
 from rag.recency import Window
-from rag.retrieve import Retriever, check_question
+from rag.retrieve import Retriever, check_history, check_question
 from rag.slots import Slots
 from rag.text import content_stems, foreign_language
 from rag.types import Filters, Hit, Sentence, iso_date, sentence_id
@@ -237,6 +237,7 @@ class Answerer:
         """`now`: the time "yesterday" or "this week" is read against (the clock when None)."""
         started = time.perf_counter()
         question = check_question(question)
+        check_history(history)
         check_language(question)
         run = _Run(question, question, started)
         if history:

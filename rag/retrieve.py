@@ -7,6 +7,8 @@ holds the chunks of those, and dense hits are read from it by id.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
@@ -25,6 +27,23 @@ def check_question(question: str) -> str:
             f"the question has {len(text):,} characters; the limit is {MAX_QUESTION_CHARS:,}"
         )
     return text
+
+
+MAX_TURN_CHARS = 20_000  # one earlier turn: a question, or an answer with its sources
+
+
+def check_history(history: Sequence[dict[str, str]]) -> None:
+    """An earlier turn is read with the question (a follow-up is rewritten or joined to it),
+    so each is bounded before anything parses it: a user turn as a question is, an answer
+    at MAX_TURN_CHARS."""
+    for n, turn in enumerate(history, start=1):
+        content = turn.get("content") or ""
+        limit = MAX_QUESTION_CHARS if turn.get("role") == "user" else MAX_TURN_CHARS
+        if len(content) > limit:
+            raise QuestionTooLong(
+                f"turn {n} of the history ({turn.get('role')}) has {len(content):,} characters; "
+                f"the limit is {limit:,}"
+            )
 
 
 class Retriever:

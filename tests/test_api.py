@@ -291,3 +291,24 @@ def test_a_question_naming_an_outlet_the_index_lacks_says_so(client: TestClient)
     assert [(p["source"], p["status"], p["citations"]) for p in answer["parts"]] == [
         ("Bloomberg", "missing", [])
     ]
+
+
+@pytest.mark.parametrize("model", ["newsdesk", "newsdesk-extractive"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_huge_earlier_turn_is_refused_before_anything_reads_it(
+    client: TestClient, model: str, stream: bool
+) -> None:
+    for size in (400_000, 1_100_000):
+        messages = [
+            {"role": "user", "content": "Russia " * (size // 7)},
+            {"role": "assistant", "content": "It did."},
+            {"role": "user", "content": "what about it?"},
+        ]
+        body = {"model": model, "messages": messages, "stream": stream}
+        response = client.post("/v1/chat/completions", json=body)
+        assert response.status_code == 413, response.text[:300]
+        assert response.json()["error"] in ("QuestionTooLong", "BodyTooLarge")
+    ask = {"question": "what about it?", "history": [{"role": "user", "content": "x" * 2001}]}
+    for path in ("/v1/ask", "/v1/ask/stream"):
+        response = client.post(path, json=ask)
+        assert (response.status_code, response.json()["error"]) == (413, "QuestionTooLong")

@@ -19,7 +19,7 @@ from api.deps import AskKey, DeskDep, request_backend
 from api.schemas import AnswerOut, AskIn
 from rag.answer import Answer, Answerer, check_language
 from rag.errors import NewsdeskError
-from rag.retrieve import check_question
+from rag.retrieve import check_history, check_question
 
 router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[AskKey])
 
@@ -27,6 +27,7 @@ router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[AskKey])
 def _prepare(body: AskIn, desk: Any) -> Answerer:
     """Everything that can fail before an answer starts, so it fails with its HTTP status."""
     check_question(body.question)
+    check_history([t.model_dump() for t in body.history])
     check_language(body.question)
     answerer = desk.answerer(body.index, request_backend(desk.settings, body.backend))
     if answerer.slots is not None and answerer.slots.full:

@@ -23,7 +23,7 @@ from api.deps import AskKey, DeskDep, allowed_backends, request_backend
 from api.schemas import Text
 from rag.answer import Answer, Citation, check_language
 from rag.errors import EmptyQuestion, NewsdeskError
-from rag.retrieve import check_question
+from rag.retrieve import check_history, check_question
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[AskKey])
 MODELS = {"newsdesk": None, "newsdesk-llamacpp": "llamacpp", "newsdesk-extractive": "extractive"}
@@ -91,6 +91,7 @@ def models(desk: DeskDep) -> dict[str, Any]:
 def chat_completions(body: ChatRequest, desk: DeskDep, request: Request) -> Any:
     question, history = _split(body)
     check_question(question)
+    check_history(history)
     check_language(question)
     answerer = desk.answerer(None, request_backend(desk.settings, MODELS.get(body.model)))
     if answerer.slots is not None and answerer.slots.full:
