@@ -40,11 +40,24 @@ def presented_key(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
+def is_valid(key: str, keys: list[SecretStr]) -> bool:
+    return any(secrets.compare_digest(key, k.get_secret_value()) for k in keys)
+
+
+def valid_key(request: Request) -> str | None:
+    """The presented key if it is one of the service's (ask or write); None otherwise."""
+    key = presented_key(request)
+    settings = request.app.state.settings
+    return (
+        key if key is not None and is_valid(key, settings.ask_keys + settings.write_keys) else None
+    )
+
+
 def _check(request: Request, keys: list[SecretStr]) -> None:
     key = presented_key(request)
     if key is None:
         raise MissingApiKey("this endpoint needs an API key (Authorization: Bearer KEY)")
-    if not any(secrets.compare_digest(key, k.get_secret_value()) for k in keys):
+    if not is_valid(key, keys):
         raise InvalidApiKey("the API key is not valid for this endpoint")
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import presented_key
+from api.deps import valid_key
 from rag.errors import RateLimited
 
 
@@ -74,7 +74,8 @@ class _TooLarge(Exception):
 
 
 class RateLimiter:
-    """A moving-window limit per API key, else per client address (the `limits` library)."""
+    """A moving-window limit per valid API key, else per client address (the `limits`
+    library)."""
 
     def __init__(self, rate: str) -> None:
         from limits import parse
@@ -86,7 +87,9 @@ class RateLimiter:
         self.window = MovingWindowRateLimiter(MemoryStorage())
 
     def check(self, request: Request) -> None:
-        key = presented_key(request)
+        # Only a key of the service's has a budget of its own: a made-up or wrong key counts
+        # against its client's address, as no key does, so guessing keys is throttled too.
+        key = valid_key(request)
         who = f"key:{key}" if key else f"ip:{request.client.host if request.client else '-'}"
         if not self.window.hit(self.limit, who):
             reset, _ = self.window.get_window_stats(self.limit, who)

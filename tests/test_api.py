@@ -217,13 +217,18 @@ def test_malformed_and_oversized_bodies_are_4xx(tmp_path: Path, embedder) -> Non
 
 
 def test_rate_limit_gives_429_with_retry_after(tmp_path: Path, embedder) -> None:
-    with make_client(tmp_path, embedder, rate_limit="3/minute") as client:
+    with make_client(tmp_path, embedder, rate_limit="3/minute", ask_keys=["k2"]) as client:
         codes = [client.get("/v1/articles").status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         limited = client.get("/v1/articles")
         assert limited.json()["error"] == "RateLimited" and int(limited.headers["retry-after"]) > 0
-        # Another key has its own budget.
+        # A key of the service's has its own budget; a made-up one counts against the address.
         assert client.get("/v1/articles", headers={"X-API-Key": "k2"}).status_code == 200
+        guesses = [
+            client.get("/v1/articles", headers={"X-API-Key": f"guess-{n}"}).status_code
+            for n in range(5)
+        ]
+        assert guesses == [429] * 5
         assert client.get("/healthz").status_code == 200
 
 
