@@ -84,8 +84,10 @@ def test_ask_stream_sends_tokens_citations_and_done(client: TestClient) -> None:
         assert response.headers["content-type"].startswith("text/event-stream")
         events = sse(response.read().decode())
     kinds = [k for k, _ in events]
-    assert kinds[0] == "token" and kinds[-1] == "done"
+    assert kinds[:2] == ["evidence", "token"] and kinds[-1] == "done"
     assert "citation" in kinds and "sentence" in kinds
+    read = events[0][1]["sentences"]
+    assert read and all({"article_id", "text", "char_start", "char_end"} <= set(s) for s in read)
     assert events[-1][1]["answer"]["citations"]
 
 
