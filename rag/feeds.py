@@ -109,12 +109,30 @@ def check_url(url: str, settings: Settings) -> str:
         address = ipaddress.ip_address(info[4][0])
         if any(address in network for network in allowed):
             continue
-        if not address.is_global:
+        if not address.is_global or any(not v4.is_global for v4 in _embedded_ipv4(address)):
             raise URLNotAllowed(
                 f"{url}: {parts.hostname} is {address}, a private or local address "
                 "(NEWSDESK_FETCH_ALLOW_NETWORKS lists the ones that may be fetched)"
             )
     return str(infos[0][4][0])
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list:
+    """The IPv4 addresses an IPv6 address carries (mapped, 6to4, Teredo, NAT64, or the old
+    IPv4-compatible form): a route to them, which must pass the same check."""
+    if address.version != 6:
+        return []
+    assert isinstance(address, ipaddress.IPv6Address)
+    found = [address.ipv4_mapped, address.sixtofour]
+    if address.teredo:
+        found.extend(address.teredo)
+    last32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in network for network in _NAT64) or int(address) >> 32 == 0:
+        found.append(last32)
+    return [a for a in found if a is not None]
 
 
 def _pinned(url: str, address: str) -> tuple[str, str]:

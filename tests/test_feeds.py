@@ -29,7 +29,15 @@ from rag.errors import (
     TooManyRedirects,
     URLNotAllowed,
 )
-from rag.feeds import HostPacer, article_id_for, fetch, poll_all, read_page, store_for
+from rag.feeds import (
+    HostPacer,
+    article_id_for,
+    check_url,
+    fetch,
+    poll_all,
+    read_page,
+    store_for,
+)
 from rag.types import iso_date
 from tests.conftest import CORPUS, free_port
 
@@ -574,3 +582,22 @@ def test_the_service_follows_feeds_and_answers_from_a_new_item(
         assert gone.status_code == 204 and client.get("/v1/feeds").json() == []
         again = client.delete("/v1/feeds", params={"url": f"{base}/feed.xml"}, headers=WRITE)
         assert (again.status_code, again.json()["error"]) == (404, "UnknownFeed")
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "[64:ff9b::a9fe:a9fe]",  # NAT64 of 169.254.169.254
+        "[2002:a9fe:a9fe::]",  # 6to4 of 169.254.169.254
+        "[::127.0.0.1]",  # IPv4-compatible loopback
+        "[::ffff:10.0.0.1]",  # IPv4-mapped private
+        "[2001:0:4136:e378:8000:63bf:80ff:fffe]",  # Teredo to 127.0.0.1
+    ],
+)
+def test_an_ipv6_address_that_carries_a_local_ipv4_one_is_refused(host: str) -> None:
+    with pytest.raises(URLNotAllowed):
+        check_url(f"http://{host}/feed.xml", Settings())
+
+
+def test_an_ipv6_address_that_carries_a_public_ipv4_one_is_fetched() -> None:
+    assert check_url("http://[64:ff9b::808:808]/feed.xml", Settings()) == "64:ff9b::808:808"
