@@ -69,6 +69,16 @@ The 🚀 Ariane 6 rocket lifted off from Kourou on Tuesday carrying two weather 
 Engineers 🧑‍🔧 said the 𝐮𝐩𝐩𝐞𝐫 stage restarted twice as planned.
 The next flight 📅 is planned for the autumn.
 """
+# An article whose id is a name every JavaScript object inherits.
+CONSTRUCTOR_ARTICLE = """---
+id: constructor
+title: "Harbour bridge reopens after repairs"
+source: Coastal Courier
+published_at: 2024-05-02
+---
+The harbour bridge reopened on Monday after six weeks of repairs.
+Engineers replaced forty steel cables on the harbour bridge during the closure.
+"""
 ASTRAL_QUESTION = "What did the Ariane 6 rocket carry when it lifted off from Kourou?"
 DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 375, "height": 667}
@@ -174,6 +184,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     extra = tmp / "extra"
     extra.mkdir()
     (extra / "astral.md").write_text(ASTRAL_ARTICLE, encoding="utf-8")
+    (extra / "constructor.md").write_text(CONSTRUCTOR_ARTICLE, encoding="utf-8")
     built = subprocess.run(
         [str(VENV_BIN / "newsdesk"), "ingest", str(SEEDS), str(extra), "--index", "default"],
         env=env,
@@ -869,7 +880,20 @@ def test_what_is_read_shows_before_the_answer(page: Any, servers: dict[str, str]
     log = events(page)
     kinds = [e["type"] for e in log]
     assert kinds[0] == "evidence" and kinds[-1] == "done"
-    count = len(log[0]["data"]["sentences"])
+    read = log[0]["data"]["sentences"]
+    count, articles = len(read), len({s["article_id"] for s in read})
     summary = shown.locator("details.read summary").inner_text()
-    assert summary == f"{count} sentences read from 1 article"
+    assert summary == f"{count} sentences read from {articles} article" + "s" * (articles > 1)
     assert shown.locator("details.read li").count() == count
+
+
+def test_an_article_id_that_objects_inherit_opens_its_source(
+    page: Any, servers: dict[str, str]
+) -> None:
+    open_widget(page, f"{servers['host']}/hostile.html")
+    record_events(page)
+    shown = ask(page, "What did engineers replace on the harbour bridge during the closure?")
+    answer = events(page)[-1]["data"]["answer"]
+    cited = next(c for c in answer["citations"] if c["article_id"] == "constructor")
+    shown.locator(".a-text .cite").nth(cited["n"] - 1).click()
+    check_source_view(page, servers["app"], cited)

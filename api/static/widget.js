@@ -472,7 +472,7 @@
   // ---------------------------------------------------------------------------------------
   var history = [];
   var busy = null; // AbortController of the answer being streamed
-  var articles = {}; // article id -> Promise of the article
+  var articles = new Map(); // article id -> Promise of the article (any id: "constructor" too)
   var opener = null; // the element that opened the source view
   var sourceSeq = 0;
 
@@ -642,7 +642,7 @@
     // What the model will read, shown at once; folded away, it stays under the answer.
     var read = Array.isArray(d.sentences) ? d.sentences : [];
     if (!read.length || this.read) return;
-    var articles = {};
+    var articles = Object.create(null);
     read.forEach(function (s) {
       articles[s.article_id] = true;
     });
@@ -981,9 +981,9 @@
   // ---------------------------------------------------------------------------------------
   // The source view: the article's paragraph with the cited sentence marked.
   function article(id) {
-    if (!articles[id]) {
+    if (!articles.has(id)) {
       var url = BASE + "/v1/articles/" + encodeURIComponent(id) + (INDEX ? "?index=" + encodeURIComponent(INDEX) : "");
-      articles[id] = fetch(url, { headers: headers({ Accept: "application/json" }) }).then(function (r) {
+      var loading = fetch(url, { headers: headers({ Accept: "application/json" }) }).then(function (r) {
         return r.json().then(
           function (j) {
             if (!r.ok) throw new Error((j && j.message) || "the article could not be loaded (" + r.status + ")");
@@ -994,11 +994,12 @@
           }
         );
       });
-      articles[id].catch(function () {
-        delete articles[id];
+      articles.set(id, loading);
+      loading.catch(function () {
+        articles.delete(id);
       });
     }
-    return articles[id];
+    return articles.get(id);
   }
 
   function openSource(cit, from, label) {
