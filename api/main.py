@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
 
     @app.exception_handler(NewsdeskError)
     async def domain_error(_: Request, exc: NewsdeskError) -> JSONResponse:
-        return error_response(exc.name, exc.message, exc.status, exc.retry_after)
+        return error_response(exc.name, exc.public_message, exc.status, exc.retry_after)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -368,7 +368,8 @@ def _summary(
         },
         # articles of the index that ingest flagged (`rag.directives`): their flagged
         # sentences were never evidence in this run
-        "flagged": _index_of(config["fingerprint"]).get("flagged", {}),
+        # (a server tells only a write key's holder which; others get a count)
+        "flagged": _flagged(_index_of(config["fingerprint"]).get("flagged")),
         "metrics": overall,
         "calibration": calibration.of_rows(rows),
         "by_question_type": by_type(rows),
@@ -376,6 +377,10 @@ def _summary(
         "thresholds": check_thresholds(overall, options.thresholds),
         "wall_time_s": round(wall, 2),
     }
+
+
+def _flagged(flagged: Any) -> dict[str, Any]:
+    return flagged if isinstance(flagged, dict) else {}
 
 
 def _index_of(fingerprint: dict[str, Any]) -> dict[str, Any]:

@@ -13,9 +13,16 @@ class NewsdeskError(Exception):
     status: int = 400
     retry_after: int | None = None  # seconds, for errors that pass with time
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, public: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # What a client of the service is told, where the message names the server's own
+        # folders or addresses (the operator's command line shows the whole message).
+        self.public = public
+
+    @property
+    def public_message(self) -> str:
+        return self.public or self.message
 
     @property
     def name(self) -> str:

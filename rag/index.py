@@ -139,9 +139,13 @@ class Index:
             if type(exc).__name__ == "NotFoundError":
                 if settings.chroma_host is None:
                     raise CorruptIndex(
-                        f"{location} holds no Newsdesk index; delete the folder and ingest again"
+                        f"{location} holds no Newsdesk index; delete the folder and ingest again",
+                        public=f"the index {name!r} cannot be read",
                     ) from exc
-                raise UnknownIndex(f"no index {name!r} on the Chroma server {location}") from exc
+                raise UnknownIndex(
+                    f"no index {name!r} on the Chroma server {location}",
+                    public=f"no index {name!r}",
+                ) from exc
             raise _chroma_error(exc, location) from exc
         _check_built_with(name, location, chunks.metadata or {}, expected)
         return cls(name, location, client, chunks, articles, lexical_path(settings, name, location))
@@ -444,8 +448,14 @@ def _check_built_with(
 def _chroma_error(exc: Exception, location: str) -> Exception:
     text = str(exc)
     if any(s in text for s in ("Connection", "connect", "timed out", "Could not")):
-        return IndexUnavailable(f"Chroma at {location} does not answer: {text}")
-    return CorruptIndex(f"index at {location} cannot be read ({type(exc).__name__}: {text})")
+        return IndexUnavailable(
+            f"Chroma at {location} does not answer: {text}",
+            public="the index store does not answer",
+        )
+    return CorruptIndex(
+        f"index at {location} cannot be read ({type(exc).__name__}: {text})",
+        public="the index cannot be read",
+    )
 
 
 def resolve_path(settings: Settings, name_or_path: str) -> tuple[str, Path]:
@@ -480,7 +490,10 @@ def _connect(settings: Settings, name_or_path: str, create: bool) -> tuple[str, 
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
         except Exception as exc:
-            raise IndexUnavailable(f"Chroma at {location} does not answer: {exc}") from exc
+            raise IndexUnavailable(
+                f"Chroma at {location} does not answer: {exc}",
+                public="the index store does not answer",
+            ) from exc
         return name_or_path, location, client
 
     name, path = resolve_path(settings, name_or_path)
@@ -488,15 +501,20 @@ def _connect(settings: Settings, name_or_path: str, create: bool) -> tuple[str, 
         known = ", ".join(list_indexes(settings)) or "none yet"
         raise UnknownIndex(
             f"no index {name!r} at {path} (indexes: {known}); build it with "
-            f"newsdesk ingest PATH... --index {name_or_path}"
+            f"newsdesk ingest PATH... --index {name_or_path}",
+            public=f"no index {name!r}",
         )
     if path.exists() and not (path / "chroma.sqlite3").is_file() and any(path.iterdir()):
-        raise CorruptIndex(f"{path} is not a Chroma index folder; delete it and ingest again")
+        raise CorruptIndex(
+            f"{path} is not a Chroma index folder; delete it and ingest again",
+            public=f"the index {name!r} cannot be read",
+        )
     try:
         client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as exc:
         raise CorruptIndex(
-            f"index at {path} cannot be opened ({exc}); delete it and ingest again"
+            f"index at {path} cannot be opened ({exc}); delete it and ingest again",
+            public=f"the index {name!r} cannot be read",
         ) from exc
     return name, str(path), client
 

@@ -128,8 +128,9 @@ def test_an_article_that_orders_its_reader_shows_its_flags(client: TestClient) -
     (flag,) = one["flags"]
     assert flag["kind"] == "directive" and flag["sentence_ids"] == ["wire-planted#1"]
     assert client.get("/v1/articles/ledger-1").json()["flags"] == []
-    stats = client.get("/readyz").json()
-    assert "wire-planted" in json.dumps(stats)
+    assert "wire-planted" in json.dumps(client.get("/readyz", headers=WRITE).json())
+    public = client.get("/readyz").json()
+    assert public["index"]["flagged"] == 1 and "wire-planted" not in json.dumps(public)
     for article_id in ("wire-planted", "ledger-1"):
         assert client.delete(f"/v1/articles/{article_id}", headers=WRITE).status_code == 204
 
@@ -319,3 +320,17 @@ def test_a_huge_earlier_turn_is_refused_before_anything_reads_it(
     for path in ("/v1/ask", "/v1/ask/stream"):
         response = client.post(path, json=ask)
         assert (response.status_code, response.json()["error"]) == (413, "QuestionTooLong")
+
+
+def test_public_responses_never_carry_server_paths(tmp_path: Path, embedder) -> None:
+    with make_client(tmp_path, embedder) as client:
+        ready = client.get("/readyz")
+        unknown = client.post("/v1/search", json={"question": "Galuzin", "index": "nope"})
+        ask = client.post("/v1/ask", json={"question": "Galuzin?", "index": "nope"})
+    assert ready.status_code == 200 and "location" not in ready.json()["index"]
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "UnknownIndex")
+    assert unknown.json()["message"] == "no index 'nope'"
+    for response in (ready, unknown, ask):
+        assert str(tmp_path) not in response.text and "default" not in response.json().get(
+            "message", ""
+        )

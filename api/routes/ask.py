@@ -85,7 +85,7 @@ def ask_stream(body: AskIn, desk: DeskDep, request: Request) -> StreamingRespons
                     payload = {"answer": answer.to_json()}
                 yield _sse(kind, payload)
         except NewsdeskError as exc:
-            yield _sse("error", {"error": exc.name, "message": exc.message})
+            yield _sse("error", {"error": exc.name, "message": exc.public_message})
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(events.close)

@@ -160,7 +160,8 @@ def chat_completions(body: ChatRequest, desk: DeskDep, request: Request) -> Any:
                         newsdesk=answer.to_json(),
                     )
         except NewsdeskError as exc:
-            yield f"data: {json.dumps({'error': {'type': exc.name, 'message': exc.message}})}\n\n"
+            error = {"type": exc.name, "message": exc.public_message}
+            yield f"data: {json.dumps({'error': error})}\n\n"
         finally:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(events.close)
