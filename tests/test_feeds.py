@@ -558,7 +558,7 @@ def test_the_service_follows_feeds_and_answers_from_a_new_item(
         sentence = next(s for s in ARTICLES[2]["body"].split(". ") if len(s.split()) > 8)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            feeds = client.get("/v1/feeds").json()
+            feeds = client.get("/v1/feeds", headers=WRITE).json()
             if feeds[0]["items_seen"] >= 3:
                 break
             time.sleep(0.5)
@@ -579,7 +579,9 @@ def test_the_service_follows_feeds_and_answers_from_a_new_item(
         assert empty.json()["error"] == "FetchHTTPError"
 
         gone = client.delete("/v1/feeds", params={"url": f"{base}/feed.xml"}, headers=WRITE)
-        assert gone.status_code == 204 and client.get("/v1/feeds").json() == []
+        assert gone.status_code == 204 and client.get("/v1/feeds", headers=WRITE).json() == []
+        # Which feeds are followed, and their errors, are the writers' business.
+        assert client.get("/v1/feeds").status_code == 401
         again = client.delete("/v1/feeds", params={"url": f"{base}/feed.xml"}, headers=WRITE)
         assert (again.status_code, again.json()["error"]) == (404, "UnknownFeed")
 

@@ -27,7 +27,7 @@ def add_feed(body: FeedIn, desk: DeskDep) -> FeedOut:
     )
 
 
-@router.get("/feeds", response_model=list[FeedOut])
+@router.get("/feeds", response_model=list[FeedOut], dependencies=[WriteKey])
 def list_feeds(
     desk: DeskDep, index: Annotated[str | None, Query(pattern=INDEX_NAME)] = None
 ) -> list[FeedOut]:
