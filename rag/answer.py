@@ -71,6 +71,7 @@ from rag.prompts import (
     SHORT_GRAMMAR,
     SHORT_SYSTEM,
     SHORT_USER,
+    SHORT_WITHHELD,
     VERDICT_SCHEMA,
     VERDICT_SYSTEM,
     VERDICT_USER,
@@ -595,16 +596,21 @@ class Answerer:
         t = run.mark("generate_ms", t)
         probability = short.probability(request.token_logprobs)
         confidence = calibrated(probability)
-        said = not short.says_nothing(reply) and not short.repeats(reply, run.standalone)
-        located = short.locate(reply, context) if said else None
+        if short.says_nothing(reply):
+            located, reason = None, "not_stated"
+        elif short.repeats(reply, run.standalone):
+            located, reason = None, "repeats"
+        else:
+            located = short.locate(reply, context)
+            reason = "unlocated" if located is None else "unsure"
         run.mark("verify_ms", t)
         run.mark("ttft_ms", run.started)  # the answer, or the abstention, is shown from here
         if located is None or too_unsure(confidence):
             # Not stated, nothing new, stated nowhere it read, or too unsure: not shown as fact.
-            reason = "unsure" if located else "unlocated" if said else "not_stated"
             run.timings[reason] = 1
-            shown = [] if short.says_nothing(reply) else [AnswerSentence(reply, [], False)]
-            answer = self._abstain(run, context, shown)
+            shown = [] if reason == "not_stated" else [AnswerSentence(reply, [], False)]
+            text = SHORT_WITHHELD.get(reason, ABSTAIN_TEXT)
+            answer = self._abstain(run, context, shown, text)
             answer.mode, answer.reply_probability = SHORT_MODE, probability
             yield "done", {"answer": answer}
             return

@@ -78,6 +78,12 @@ written as the sentences write it, with no other words. If the sentences do not 
 reply: not stated"""
 
 SHORT_USER = ANSWER_USER
+# Why a short answer abstains, when the model did give a reply (it is never shown).
+SHORT_WITHHELD = {
+    "unlocated": f"{ABSTAIN_TEXT} The model's answer stands in no sentence it read.",
+    "repeats": f"{ABSTAIN_TEXT} The model's answer only repeats the question.",
+    "unsure": f"{ABSTAIN_TEXT} The model's answer is too unsure to give.",
+}
 SHORT_CHARS = 80
 SHORT_GRAMMAR = f"root ::= [^\\n]{{1,{SHORT_CHARS}}}"
 

@@ -129,7 +129,7 @@ def test_a_located_reply_is_shown_in_the_sources_words_and_cited(seed_desk: Desk
 def test_a_reply_found_in_nothing_read_is_not_shown_as_fact(seed_desk: Desk) -> None:
     answer = short_answer(seed_desk, "Sergei Lavrov", [-0.01])
     assert answer.abstained and answer.citations == []
-    assert "Lavrov" not in answer.text
+    assert "Lavrov" not in answer.text and "stands in no sentence it read" in answer.text
     assert [(s.text, s.supported) for s in answer.sentences] == [("Sergei Lavrov", False)]
     assert answer.timings["unlocated"] == 1
 
@@ -137,6 +137,7 @@ def test_a_reply_found_in_nothing_read_is_not_shown_as_fact(seed_desk: Desk) -> 
 def test_not_stated_abstains(seed_desk: Desk) -> None:
     answer = short_answer(seed_desk, "not stated", [-0.01])
     assert answer.abstained and answer.sentences == [] and answer.timings["not_stated"] == 1
+    assert answer.text == "The indexed news does not say."
 
 
 def test_a_backend_without_token_probabilities_answers_without_a_confidence(
@@ -177,3 +178,4 @@ def test_a_reply_that_repeats_the_question_answers_nothing(seed_desk: Desk) -> N
     answer = answerer.answer("Who did Russia invite to Moscow for peace talks?")
     assert answer.abstained and answer.citations == []
     assert [(s.text, s.supported) for s in answer.sentences] == [("Russia", False)]
+    assert answer.text.endswith("only repeats the question.") and answer.timings["repeats"] == 1
