@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 from fastapi import Depends
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import valid_key
@@ -38,6 +38,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    # The app may catch this while it reads the body: the mark tells it why.
+                    scope[TOO_LARGE] = True
                     raise _TooLarge
             return message
 
@@ -53,24 +55,25 @@ class BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "error": "BodyTooLarge",
-                "message": f"the request body is over {self.max_bytes:,} bytes",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await body_too_large(self.max_bytes)({"type": "http"}, _nothing_to_receive, send)
 
 
 class _TooLarge(Exception):
     pass
+
+
+TOO_LARGE = "newsdesk.body_too_large"  # set in the ASGI scope once a body passed the limit
+
+
+def body_too_large(max_bytes: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": "BodyTooLarge", "message": f"the request body is over {max_bytes:,} bytes"},
+        status_code=413,
+    )
+
+
+async def _nothing_to_receive() -> Message:
+    return {"type": "http.disconnect"}
 
 
 class RateLimiter:

@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from api.limits import BodyLimit, RateLimit, RateLimiter
+from api.limits import TOO_LARGE, BodyLimit, RateLimit, RateLimiter, body_too_large
 from api.metrics import Metrics
 from api.routes import articles, ask, feeds, health, openai_compat, search
 from rag import question
@@ -55,6 +55,15 @@ def _start_watcher(desk: Desk) -> tuple[threading.Event, threading.Thread]:
     )  # fmt: skip
     thread.start()
     return stop, thread
+
+
+def _unreadable_body(cause: BaseException | None) -> tuple[str, str] | None:
+    """Why a JSON body could not be read, named: its bytes, or its depth."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "InvalidEncoding", f"the body is not UTF-8 ({cause.reason} at byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "BodyTooDeep", "the JSON body nests too deeply to be read"
+    return None
 
 
 def create_app(settings: Settings | None = None, desk: Desk | None = None) -> FastAPI:
@@ -100,7 +109,11 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
         return error_response("InvalidRequest", f"{where}: {first.get('msg', 'invalid')}", 422)
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        if request.scope.get(TOO_LARGE):  # a body that streamed in past the limit
+            return body_too_large(settings.max_body_bytes)
+        if exc.status_code == 400 and (named := _unreadable_body(exc.__cause__)):
+            return error_response(*named, 400)
         names = {404: "NotFound", 405: "MethodNotAllowed", 400: "BadRequest"}
         return error_response(
             names.get(exc.status_code, "HTTPError"), str(exc.detail), exc.status_code

@@ -251,6 +251,16 @@ def main() -> None:
     own = summary.get("baseline-ours-chunks")
     ratio_own = summary["ours"]["ttft_p50_ms"] / own["ttft_p50_ms"] if own else None
     kinds = {name: by_kind(items, rows) for name, rows in results.items()}
+    # What a name answer costs: total time p50 over the name/span questions, per system.
+    names = {
+        name: C.percentile(
+            [r["total_ms"] for i, r in zip(items, rows, strict=True) if gold_kind(i) == "name/span"]
+            or [float("nan")],
+            50,
+        )
+        for name, rows in results.items()
+    }
+    ratio_names = names["ours"] / names["baseline"]
     kind_names = list(next(iter(kinds.values())))
     kind_table = C.md_table(
         ["system", *kind_names], [[name, *k.values()] for name, k in kinds.items()]
@@ -272,7 +282,8 @@ def main() -> None:
             f"- Model: {model} (load {load_s:.1f} s); questions: {len(items)} "
             f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG "
             f"{args.split}, "
-            f"sample seed {args.seed}); context budget {desk.settings.context_tokens} tokens, "
+            f"sample seed {args.seed}); context budget {desk.settings.context_tokens} tokens "
+            f"({desk.settings.short_context_tokens} for short answers), "
             f"{desk.settings.answer_hits} hits",
             f"- Peak RSS of the answering process (the index was built by `newsdesk ingest` in "
             f"its own process, as `make serve` does): {peak:.0f} MB",
@@ -286,6 +297,9 @@ def main() -> None:
             f"Our time to first token / the tutorial baseline's: **{ratio:.2f}x** (p50); "
             f"full answer: **{ratio_total:.2f}x** (p50)"
             + (f"; TTFT / the same prompt on Newsdesk's chunks: {ratio_own:.2f}x." if own else "."),
+            "Name/span questions, total p50 ms: "
+            + ", ".join(f"{name} {value:,.0f}" for name, value in names.items())
+            + f"; ours / the baseline: **{ratio_names:.2f}x**.",
             "Goals: ours TTFT p50 <= 5 s, total p50 <= 12 s, RSS <= 3 GB, extractive p50 <= 150 ms,"
             " ours TTFT <= 0.5x baseline at equal or better accuracy.",
         ]
@@ -293,10 +307,11 @@ def main() -> None:
     print(markdown)
     data = {"machine": info, "split": args.split, "summary": summary, "by_kind": kinds,
             "rows": results, "ratio_ttft_p50": ratio, "ratio_total_p50": ratio_total,
+            "name_total_p50_ms": names, "ratio_name_total_p50": ratio_names,
             "ratio_ttft_p50_ours_chunks": ratio_own, "peak_rss_mb": peak,
             "context_tokens": desk.settings.context_tokens,
             "answer_hits": desk.settings.answer_hits}  # fmt: skip
-    C.write_results(NAME, markdown, data)
+    C.write_results(f"{NAME}_{args.split}", markdown, data)
 
 
 if __name__ == "__main__":

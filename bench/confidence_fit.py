@@ -107,7 +107,22 @@ def threshold(rows: list[dict[str, Any]], knots: tuple[list[float], list[float]]
     return best
 
 
-def report(label: str, rows: list[dict[str, Any]], knots: Any) -> dict[str, Any]:
+def withheld(rows: list[dict[str, Any]], knots: Any, cut: float) -> str:
+    """What the threshold changes in a run made without it: the shown short answers it would
+    withhold, how many of them were right, and how many were to unanswerable questions."""
+    out = [
+        r
+        for r in rows
+        if not r["prediction"]["abstained"]
+        and r["prediction"].get("reply_probability") is not None
+        and apply(knots, np.array([r["prediction"]["reply_probability"]]))[0] < cut
+    ]
+    right = sum(bool(r["scores"]["correct"]) for r in out)
+    null = sum(bool(r["gold"].get("abstain")) for r in out)
+    return f"{len(out)} ({right} right, {null} unanswerable)"
+
+
+def report(label: str, rows: list[dict[str, Any]], knots: Any, cut: float) -> dict[str, Any]:
     x, y = shown(rows)
     confidence = apply(knots, x)
     answerable = [r for r in rows if not r["gold"].get("abstain")]
@@ -123,6 +138,7 @@ def report(label: str, rows: list[dict[str, Any]], knots: Any) -> dict[str, Any]
             int(high.sum()) / max(1, len(answerable)), 3
         ),
         "mean confidence": round(float(confidence.mean()), 3) if len(x) else math.nan,
+        "withheld by the threshold": withheld(rows, knots, cut),
     }
 
 
@@ -138,13 +154,8 @@ def main() -> None:
     chosen = min(cv, key=cv.__getitem__)
     knots = fit(chosen, x, y)
     cut = threshold(dev, knots)
-    table = C.md_table(
-        list(report("dev", dev, knots)),
-        [
-            list(report(label, rows, knots).values())
-            for label, rows in (("dev", dev), ("test", test))
-        ],
-    )
+    reports = [report(label, rows, knots, cut) for label, rows in (("dev", dev), ("test", test))]
+    table = C.md_table(list(reports[0]), [list(r.values()) for r in reports])
     markdown = "\n".join(
         [
             f"# Short answers' confidence ({NAME}.py)",

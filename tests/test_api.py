@@ -334,3 +334,17 @@ def test_public_responses_never_carry_server_paths(tmp_path: Path, embedder) -> 
         assert str(tmp_path) not in response.text and "default" not in response.json().get(
             "message", ""
         )
+
+
+def test_unreadable_bodies_get_named_errors(tmp_path: Path, embedder) -> None:
+    json_type = {"content-type": "application/json"}
+    with make_client(tmp_path, embedder, max_body_bytes=2048) as client:
+        # No Content-Length: the body is counted as it streams in.
+        chunks = iter([b'{"question": "', b"x" * 1500, b"x" * 1500, b'"}'])
+        chunked = client.post("/v1/ask", content=chunks, headers=json_type)
+        assert (chunked.status_code, chunked.json()["error"]) == (413, "BodyTooLarge")
+        latin = client.post("/v1/ask", content=b'{"question": "caf\xe9?"}', headers=json_type)
+        assert (latin.status_code, latin.json()["error"]) == (400, "InvalidEncoding")
+    with make_client(tmp_path / "deep", embedder) as client:
+        deep = client.post("/v1/ask", content=b"[" * 100_000 + b"]" * 100_000, headers=json_type)
+        assert (deep.status_code, deep.json()["error"]) == (400, "BodyTooDeep")
