@@ -179,3 +179,13 @@ def test_a_reply_that_repeats_the_question_answers_nothing(seed_desk: Desk) -> N
     assert answer.abstained and answer.citations == []
     assert [(s.text, s.supported) for s in answer.sentences] == [("Russia", False)]
     assert answer.text.endswith("only repeats the question.") and answer.timings["repeats"] == 1
+
+
+def test_a_reply_too_unsure_to_give_is_withheld(seed_desk: Desk) -> None:
+    """Below the threshold fitted on dev (rag/confidence_model.json), even a located reply is
+    not given; above it, the answer carries its calibrated confidence."""
+    unsure = short_answer(seed_desk, "Galuzin", [-3.0])  # the model's probability: 0.05
+    assert unsure.abstained and unsure.citations == [] and unsure.timings["unsure"] == 1
+    assert unsure.text.endswith("too unsure to give.")
+    sure = short_answer(seed_desk, "Galuzin", [-0.05])
+    assert not sure.abstained and sure.confidence is not None and sure.confidence > 0.9
