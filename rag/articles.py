@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rag.errors import (
     ArticleTooLarge,
@@ -26,6 +27,7 @@ from rag.errors import (
     InvalidArticle,
     InvalidDate,
     InvalidEncoding,
+    InvalidURL,
     MalformedInput,
     MissingTitle,
 )
@@ -102,6 +104,10 @@ def make_article(fields: dict[str, Any], where: str, max_chars: int) -> Article:
         if value is not None and not isinstance(value, str):
             raise InvalidArticle(f"{where}: {key} must be text, not {value!r}")
         optional[key] = value.strip() or None if isinstance(value, str) else None
+    if (url := optional["url"]) is not None:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise InvalidURL(f"{where}: url {url[:80]!r} is not an http(s) link")
     given = fields.get("id")
     if given is not None:
         given = str(given).strip()

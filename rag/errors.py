@@ -48,6 +48,10 @@ class InvalidDate(InvalidArticle):
     pass
 
 
+class InvalidURL(InvalidArticle):
+    """An article link that is not http(s) with a host: a reader would follow it."""
+
+
 class ArticleTooLarge(InvalidArticle):
     status = 413
 

@@ -15,6 +15,7 @@ from rag.errors import (
     InvalidArticle,
     InvalidDate,
     InvalidEncoding,
+    InvalidURL,
     MalformedInput,
     MissingTitle,
 )
@@ -92,6 +93,12 @@ def test_text_file_with_front_matter_and_without(tmp_path: Path) -> None:
         ({"title": "T", "body": 5}, InvalidArticle),
         ({"title": "T", "body": "Text.", "source": ["a"]}, InvalidArticle),
         ({"id": "has space", "title": "T", "body": "Text."}, InvalidArticle),
+        ({"title": "T", "body": "Text.", "url": "javascript:alert(1)"}, InvalidURL),
+        (
+            {"title": "T", "body": "Text.", "url": "JavaScript://news.example/%0aalert(1)"},
+            InvalidURL,
+        ),
+        ({"title": "T", "body": "Text.", "url": "https:///no-host"}, InvalidURL),
     ],
 )
 def test_bad_article_gets_named_error_with_line(tmp_path: Path, row: dict, error: type) -> None:
