@@ -1,5 +1,10 @@
 """Question in, grounded answer out: retrieve -> select context -> generate -> verify.
 
+Three paths (`Answer.mode`): a yes/no question about what named outlets report is decided by
+parts (`rag.parts`, no model); a question asking for a name, a time or a number is answered
+short by a language model and located in what it read (`rag.short`); any other question, or
+any question on the extractive backend, is answered in written claims, each checked.
+
 `Answerer.stream` yields events as they happen: `evidence` (the context sentences the model
 will read, each as a citation numbered as in the prompt, before any model call), `token`
 (answer text as it is generated; a short answer's text once it is located, `rag.short`),
@@ -14,6 +19,8 @@ The answer abstains ("The indexed news does not say.") when retrieval finds noth
 (a gate in code, before any model call), when the model says the context does not answer the
 question, when none of its claims survives the support check, or when those that do are beside
 the point (no name for "Who ...?", no time for "When ...?": `SupportChecker.gives_answer`).
+A short answer abstains when the model says the sentences do not give it, when its reply only
+repeats the question, stands in no sentence it read, or is too unsure (`rag.confidence`).
 """
 
 from __future__ import annotations
