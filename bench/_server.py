@@ -93,15 +93,22 @@ def _wait_ready(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> 
 
 
 @contextmanager
-def serve(index_dir: Path, ready_timeout: float = 900.0, **settings: object) -> Iterator[Server]:
-    """`settings` are Settings field names (rag/config.py), e.g. generator_backend="extractive"."""
+def serve(
+    index_dir: Path, ready_timeout: float = 900.0, cli: bool = False, **settings: object
+) -> Iterator[Server]:
+    """`settings` are Settings field names (rag/config.py), e.g. generator_backend="extractive".
+    With `cli`, the server is started as a deployment starts it: `newsdesk serve`."""
     env_settings = {f"NEWSDESK_{k.upper()}": str(v) for k, v in settings.items()}
     env_settings["NEWSDESK_INDEX_DIR"] = str(index_dir)
     port = free_port()
     url = f"http://{HOST}:{port}"
     log_path = index_dir / "server.log"
-    command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
-    command += ["--host", HOST, "--port", str(port), "--no-access-log"]
+    if cli:
+        command = [str(Path(sys.executable).parent / "newsdesk"), "serve"]
+        command += ["--host", HOST, "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory"]
+        command += ["--host", HOST, "--port", str(port), "--no-access-log"]
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             command, cwd=ROOT, env=os.environ | env_settings, stdout=log, stderr=subprocess.STDOUT

@@ -46,7 +46,6 @@ CHROMA_METHODS = (
     "upsert_chunks",
     "delete_stale_chunks",
     "put_articles",
-    "bump_generation",
 )
 
 

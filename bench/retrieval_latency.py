@@ -119,13 +119,13 @@ def build_index(tmp: Path, size: int) -> dict[str, Any]:
     started = time.perf_counter()
     index = Index.open(settings, f"rep{size}", MiniLM.name, MiniLM.dim, create=True)
     batch: list[tuple] = []
-    for record in replicas(base, size):
-        batch.append(record)
-        if len(batch) == WRITE_BATCH:
-            _flush(index, batch)
-            batch = []
-    _flush(index, batch)
-    index.bump_generation()
+    with index.writing():
+        for record in replicas(base, size):
+            batch.append(record)
+            if len(batch) == WRITE_BATCH:
+                _flush(index, batch)
+                batch = []
+        _flush(index, batch)
     seconds = time.perf_counter() - started
     return {
         "size": index.chunk_count(),

@@ -87,9 +87,8 @@ class Desk:
 
     def delete_article(self, article_id: str, index: str | None = None) -> None:
         retriever = self.retriever(index)
-        with self._write:
+        with self._write, retriever.index.writing():
             retriever.index.delete_article(article_id)
-            retriever.index.bump_generation()
 
     def generator(self, backend: str | None = None) -> Generator:
         """One generator per backend name, built on first use (the LLM loads here and reads

@@ -1,12 +1,14 @@
 """A Newsdesk index in Chroma: the only module that speaks Chroma.
 
-An index is two collections: `chunks` (one record a chunk: our embedding, the chunk's text,
-its article's metadata and its sentence spans) and `articles` (one record an article: the body
-and metadata, plus the content hash that marks it complete). Embedded, an index is the folder
-`indexes/<name>/`; against a Chroma server (settings.chroma_host), it is the pair of collections
-`<name>.chunks` and `<name>.articles` on that server. Beside them is the lexical index
-(rag/lexical.py): `indexes/<name>/lexical/`, or `<index_dir>/.lexical/<name>/` with a server,
-so processes that write to one index share the index folder.
+An index is three collections: `chunks` (one record a chunk: our embedding, the chunk's text,
+its article's metadata and its sentence spans), `articles` (one record an article: the body
+and metadata, plus the content hash that marks it complete) and `writes` (one record a
+finished write, so every process can tell it has missed one). Embedded, an index is the folder
+`indexes/<name>/`; against a Chroma server (settings.chroma_host), it is the collections
+`<name>.chunks`, `<name>.articles` and `<name>.writes` on that server. Beside them is the
+lexical index (rag/lexical.py): `indexes/<name>/lexical/`, or `<index_dir>/.lexical/<name>/`
+with a server. Processes sharing that folder share it; a process with a folder of its own (a
+replica) catches up with the writes of the others before it searches.
 
 The chunks collection records which embedder, dimension and chunker built it; opening it with
 another embedder fails with the command that rebuilds it.
@@ -18,7 +20,10 @@ import json
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -94,6 +99,7 @@ class Index:
         client: Any,
         chunks: Any,
         articles: Any,
+        writes: Any,
         lexical_path: Path,
     ):
         self.name = name
@@ -101,9 +107,11 @@ class Index:
         self._client = client
         self._chunks = chunks
         self._articles = articles
+        self._writes = writes
         self._lexical_path = lexical_path
         self._lexical: LexicalIndex | None = None
         self._lexical_lock = threading.Lock()
+        self._catching_up = threading.Lock()
 
     # --- opening -----------------------------------------------------------------------------
     @classmethod
@@ -135,6 +143,8 @@ class Index:
             else:
                 chunks = client.get_collection(f"{prefix}chunks", embedding_function=None)
                 articles = client.get_collection(f"{prefix}articles", embedding_function=None)
+            # Indexes made before the log have none yet: it starts at their first write.
+            writes = client.get_or_create_collection(f"{prefix}writes", embedding_function=None)
         except Exception as exc:
             if type(exc).__name__ == "NotFoundError":
                 if settings.chroma_host is None:
@@ -148,19 +158,70 @@ class Index:
                 ) from exc
             raise _chroma_error(exc, location) from exc
         _check_built_with(name, location, chunks.metadata or {}, expected)
-        return cls(name, location, client, chunks, articles, lexical_path(settings, name, location))
+        return cls(
+            name, location, client, chunks, articles, writes, lexical_path(settings, name, location)
+        )
 
     @property
     def lexical(self) -> LexicalIndex:
-        """The lexical index, rebuilt from the chunks here if it lags behind them."""
+        """The lexical index, in step with every write made so far: built from the chunks here
+        when it is first used, caught up when another process has written since."""
         with self._lexical_lock:
             if self._lexical is None:
                 lexical = LexicalIndex(self._lexical_path)
                 generation = self.generation
-                if lexical.generation != generation:
+                if lexical.generation is None:
                     lexical.rebuild(lambda: self._complete_chunks(lexical), generation)
                 self._lexical = lexical
-            return self._lexical
+        self._catch_up(self._lexical)
+        return self._lexical
+
+    def _catch_up(self, lexical: LexicalIndex) -> None:
+        """Replace the articles whose version here differs from the store's.
+
+        An article whose held version has chunks in the store but no record yet is being
+        written by a process sharing this folder: it is left to that write, whose end is
+        logged and brings another catch-up. One thread catches up at a time; the others read
+        the last commit meanwhile."""
+        generation = self.generation  # read first: a write logged after it is seen next time
+        if lexical.generation == generation or not self._catching_up.acquire(blocking=False):
+            return
+        try:
+            stored = self.article_hashes()
+            held = lexical.versions()
+            differ = sorted(
+                a for a in set(stored) | set(held) if held.get(a, set()) != _version(stored, a)
+            )
+            chunks = self._chunks_of(differ)
+            replace_ids, records = [], []
+            for article_id in differ:
+                extra = held.get(article_id, set()) - _version(stored, article_id)
+                in_store = {r.meta["content_hash"] for r in chunks.get(article_id, [])}
+                if extra and extra <= in_store:
+                    continue  # in flight
+                replace_ids.append(article_id)
+                records += [
+                    r
+                    for r in chunks.get(article_id, [])
+                    if {r.meta["content_hash"]} == _version(stored, article_id)
+                ]
+            if replace_ids:
+                lexical.replace_articles(replace_ids, records)
+            lexical.set_generation(generation)
+        finally:
+            self._catching_up.release()
+
+    def _chunks_of(self, article_ids: Sequence[str]) -> dict[str, list[ChunkRecord]]:
+        """The chunks the store holds for these articles, by article."""
+        found: dict[str, list[ChunkRecord]] = {}
+        for start in range(0, len(article_ids), 500):
+            got = self._chunks.get(
+                where={"article_id": {"$in": list(article_ids[start : start + 500])}},
+                include=["metadatas", "documents"],
+            )
+            for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                found.setdefault(m["article_id"], []).append(ChunkRecord(i, d, m))
+        return found
 
     def _complete_chunks(self, lexical: LexicalIndex) -> list[ChunkRecord]:
         """The chunks of complete articles, and those a write in flight has published (it
@@ -392,21 +453,24 @@ class Index:
 
     @property
     def generation(self) -> int:
-        """Bumped by every write, so caches built on the chunks (BM25) know they are stale.
+        """How many writes have finished, so caches built on the chunks (BM25) know they are
+        stale. One record a write, never a counter read and rewritten: two processes writing at
+        once each add their own, and no write goes uncounted."""
+        return int(self._writes.count())
 
-        Read afresh from Chroma each time: another process (an ingest beside the server) may
-        have written since this collection handle was opened.
-        """
-        fresh = self._client.get_collection(self._chunks.name, embedding_function=None)
-        return int((fresh.metadata or {}).get("generation", 0))
-
-    def bump_generation(self) -> None:
-        fresh = self._client.get_collection(self._chunks.name, embedding_function=None)
-        meta = dict(fresh.metadata or {})
-        meta["generation"] = int(meta.get("generation", 0)) + 1
-        self._chunks.modify(metadata=meta)
-        if self._lexical is not None:
-            self._lexical.set_generation(meta["generation"])
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Around every write: its end is logged for every process, and the lexical index here
+        (which the write updated itself) stays in step if no other write came in meanwhile."""
+        before = self.generation
+        yield
+        self._writes.add(
+            ids=[uuid.uuid4().hex], embeddings=[_NO_VECTOR], metadatas=[{"at": time.time()}]
+        )
+        after = self.generation
+        lexical = self._lexical
+        if lexical is not None and lexical.generation == before and after == before + 1:
+            lexical.set_generation(after)
 
     def stats(self) -> dict[str, Any]:
         """Counts and how the index was built; reading them rebuilds nothing."""
@@ -425,6 +489,10 @@ class Index:
             "flagged": self.flagged(),
             **{k: v for k, v in self.built_with.items() if k != "generation"},
         }
+
+
+def _version(hashes: dict[str, str], article_id: str) -> set[str]:
+    return {hashes[article_id]} if article_id in hashes else set()
 
 
 def _check_built_with(

@@ -150,6 +150,24 @@ def ingest(
     if progress:
         progress(0, total)
 
+    if plans:
+        with index.writing():
+            _write_all(plans, index, embedder, settings, report, total, progress)
+    report.added = sum(plan.is_new for plan in plans)
+    report.updated = len(plans) - report.added
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _write_all(
+    plans: list[_Planned],
+    index: Index,
+    embedder: Embedder,
+    settings: Settings,
+    report: IngestReport,
+    total: int,
+    progress: Progress | None,
+) -> None:
     done = 0
     pending: list[tuple[_Planned, Chunk]] = []
     for plan in plans:
@@ -173,12 +191,6 @@ def ingest(
         )
         report.stale_deleted += index.delete_stale_chunks([p.article.id for p in batch], keep)
         index.put_articles([(plan.article, plan.spans, plan.flags()) for plan in batch])
-    report.added = sum(plan.is_new for plan in plans)
-    report.updated = len(plans) - report.added
-    if plans:
-        index.bump_generation()
-    report.seconds = time.perf_counter() - started
-    return report
 
 
 def _write(

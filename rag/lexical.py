@@ -12,9 +12,10 @@ ingest commits here before it writes the article record, and a delete removes th
 here first: the lexical index is the list of complete chunks, and a dense hit it does not hold
 (being written, or being deleted) is not shown.
 
-The index records the Chroma generation it reflects. One that lags (built before this module
-existed, or written by a process that did not share its folder) is rebuilt from Chroma when
-it is first used.
+The index records the generation of the store it reflects (how many writes it has seen, see
+`Index.generation`) and, for each article, the version (content hash) of the chunks it holds,
+so a process that lags behind writes made elsewhere (a replica with its own folder on a shared
+Chroma server) catches up by replacing only the articles whose version differs.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from rag.index import ChunkRecord
 
 STATE = "newsdesk-lexical.json"
+FORMAT = 2  # 2: each chunk carries its article's version
 WRITER_HEAP = 50_000_000
 WRITER_WAIT_S = 60.0
 # One writer per folder at a time: in this process by this lock, across processes by tantivy's.
@@ -71,6 +73,8 @@ def _schema() -> Any:
     schema = tantivy.SchemaBuilder()
     schema.add_text_field("id", stored=True, tokenizer_name="raw")
     schema.add_text_field("article_id", tokenizer_name="raw")
+    # "<content hash>:<article id>", read by aggregation to tell which version is held
+    schema.add_text_field("version", tokenizer_name="raw", fast=True)
     schema.add_text_field("source", tokenizer_name="raw", fast=True)
     schema.add_integer_field("published_at", indexed=True, fast=True)
     schema.add_text_field("tokens", tokenizer_name="whitespace", index_option="freq")
@@ -83,6 +87,8 @@ class LexicalIndex:
         import tantivy
 
         self.path = path
+        if _format(path) not in (None, FORMAT):
+            shutil.rmtree(path)  # an older layout: rebuilt from the store on first use
         path.mkdir(parents=True, exist_ok=True)
         self._schema = _schema()
         try:
@@ -103,7 +109,7 @@ class LexicalIndex:
 
     def set_generation(self, generation: int) -> None:
         tmp = self.path / f"{STATE}.tmp"
-        tmp.write_text(json.dumps({"generation": generation}))
+        tmp.write_text(json.dumps({"generation": generation, "format": FORMAT}))
         tmp.replace(self.path / STATE)
 
     # --- writes --------------------------------------------------------------------------------
@@ -133,6 +139,7 @@ class LexicalIndex:
             fields: dict[str, Any] = {
                 "id": record.id,
                 "article_id": meta["article_id"],
+                "version": f"{meta['content_hash']}:{meta['article_id']}",
                 "source": meta.get("source") or "",
                 "tokens": " ".join(words),
                 "record": json.dumps({"text": record.text, "meta": meta}).encode(),
@@ -200,6 +207,9 @@ class LexicalIndex:
 
     def outlets(self) -> list[str]:
         return self.snapshot().outlets()
+
+    def versions(self) -> dict[str, set[str]]:
+        return self.snapshot().versions()
 
     def count(self) -> int:
         return self.snapshot().count()
@@ -282,6 +292,25 @@ class Snapshot:
         )
         return sorted(b["key"] for b in got["outlets"]["buckets"] if b["key"])
 
+    def versions(self) -> dict[str, set[str]]:
+        """The content hashes of each article's chunks held (one, but while a write is in
+        flight). Read by aggregation in 16 slices by the hash's first digit, each under
+        tantivy's limit of 65,000 buckets."""
+        import tantivy
+
+        held: dict[str, set[str]] = {}
+        if not self.count():
+            return held
+        for digit in "0123456789abcdef":
+            got = self._searcher.aggregate(
+                tantivy.Query.regex_query(self._schema, "version", f"{digit}.*"),
+                {"versions": {"terms": {"field": "version", "size": 65_000}}},
+            )
+            for bucket in got["versions"]["buckets"]:
+                content_hash, article_id = bucket["key"].split(":", 1)
+                held.setdefault(article_id, set()).add(content_hash)
+        return held
+
     def _read(self, hits: list[Any]) -> list[ChunkRecord]:
         return [_record(self._searcher.doc(address)) for _, address in hits]
 
@@ -291,6 +320,14 @@ def _record(doc: Any) -> ChunkRecord:
 
     stored = json.loads(bytes(doc["record"][0]))
     return ChunkRecord(doc["id"][0], stored["text"], stored["meta"])
+
+
+def _format(path: Path) -> int | None:
+    """The layout of the index in `path` (None: no index there yet)."""
+    try:
+        return int(json.loads((path / STATE).read_text()).get("format", 1))
+    except (OSError, ValueError):
+        return None
 
 
 def drop(path: Path) -> None:

@@ -166,6 +166,39 @@ def test_a_write_by_another_process_reaches_the_lexical_cache(
     assert "Fog delayed" in server.search("fog ferries", 1, index=index_name)[0].sentences[0].text
 
 
+def test_a_replica_with_its_own_folder_catches_up_with_writes_made_elsewhere(
+    chroma_server: tuple[str, int], index_name: str, embedder: object, tmp_path: Path
+) -> None:
+    """Two processes on one Chroma server, each with its own lexical folder: what the first
+    adds, edits and deletes is what the second searches, in both halves, at its next search."""
+    host, port = chroma_server
+    first, second = (
+        Desk(Settings(index_dir=tmp_path / folder, chroma_host=host, chroma_port=port), embedder)  # type: ignore[arg-type]
+        for folder in ("one", "two")
+    )
+    first.ingest_paths([write(tmp_path / "a.jsonl", NEWS[:2])], index_name)
+    assert second.search("storm closed three ports", 1, index=index_name)[0].article_id == (
+        "courier-1"
+    )  # the second has built its lexical index and serves from it
+
+    first.ingest_paths([write(tmp_path / "b.jsonl", NEWS[2:])], index_name)
+    edited = dict(NEWS[1], body="Fog delayed ferries along the north shore.")
+    first.ingest_paths([write(tmp_path / "c.jsonl", [edited])], index_name)
+    first.delete_article("ledger-1", index_name)
+
+    assert second.search("bank profits climbed", 1, index=index_name)[0].article_id == "ledger-2"
+    lexical = second.index(index_name).lexical
+    assert {r.id for r in lexical.all_records()} == chunk_ids(first, index_name)
+    assert [r.meta["article_id"] for r in lexical.search("ferries fog", 5)] == ["courier-1"]
+    assert not lexical.search("vigilant", 5)  # the deleted article is gone from BM25 too
+    assert all(
+        "storm" not in s.text
+        for hit in second.search("storm closed three ports", 10, index=index_name)
+        for s in hit.sentences
+    )
+    assert second.index(index_name).stats()["lexical_in_step"] is True
+
+
 def test_searches_see_only_complete_articles(desk: Desk, index_name: str, tmp_path: Path) -> None:
     """Chunks an ingest has written to Chroma but not yet published are not shown; dense hits
     carry the same text and metadata as Chroma holds."""
