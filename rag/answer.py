@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -178,6 +178,7 @@ class _Run:
     standalone: str
     started: float
     timings: dict[str, float] = field(default_factory=dict)
+    kind: str = ""  # what the question asks for (rag.question)
 
     def mark(self, name: str, since: float) -> float:
         now = time.perf_counter()
@@ -278,6 +279,7 @@ class Answerer:
         latest: bool = False,
     ) -> Iterator[Event]:
         parted = decides(reading) and not filters
+        run.kind = reading.kind
         if reading.unknown_sources:
             run.timings["unknown_source"] = 1
         if reading.unknown_sources and not parted:
@@ -610,6 +612,11 @@ class Answerer:
         else:
             located = short.locate(reply, context)
             reason = "unlocated" if located is None else "unsure"
+            if located is not None and run.kind == NAME and self.settings.corroborate_names:
+                located, probability = self._corroborate(
+                    run, request, located, probability, context, news
+                )
+                confidence = calibrated(probability)
         run.mark("verify_ms", t)
         run.mark("ttft_ms", run.started)  # the answer, or the abstention, is shown from here
         if located is None or too_unsure(confidence):
@@ -642,6 +649,32 @@ class Answerer:
             confidence=confidence,
         )
         yield "done", {"answer": answer}
+
+    def _corroborate(
+        self,
+        run: _Run,
+        request: GenerationRequest,
+        located: short.Located,
+        probability: float | None,
+        context: list[ContextSentence],
+        news: Sequence[Hit],
+    ) -> tuple[short.Located, float | None]:
+        """The name more of the articles found name, in place of the model's reply
+        (`short.corroborated`), cited where it stands. Its probability is the model's for that
+        name: the same prompt, the reply held to it by a grammar (the prompt is read from the
+        cache). A backend without grammars gives it none."""
+        found = candidates_of(news)
+        better = short.corroborated(located.text, run.standalone, [*context, *found])
+        moved = better and (short.locate(better, context) or short.locate(better, found))
+        if not moved:
+            return located, probability
+        run.timings["corroborated"] = 1
+        if not getattr(self.generator, "supports_grammar", False):
+            return moved, None
+        forced = replace(request, grammar=f"root ::= {json.dumps(moved.text)}", token_logprobs=[])
+        for _ in self.generator.stream(forced):
+            pass
+        return moved, short.probability(forced.token_logprobs)
 
     def _abstain(
         self,

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         le=4000,
         description="Token budget of the context a short answer is read from.",
     )
+    corroborate_names: bool = Field(
+        True,
+        description="A name the model replies with gives way to a name of its kind that more "
+        "of the articles found name (rag/short.py, `corroborated`).",
+    )
     generator_timeout_s: float = Field(120.0, gt=0, description="Whole-request LLM time limit.")
     gate_min_similarity: float = Field(
         0.3, ge=-1, le=1, description="Abstain before the LLM below this best dense similarity"

@@ -8,6 +8,12 @@ of an article (its headline's opening, outlet and date) cites that article's sen
 to the question. A reply found in nothing read, or that only repeats the question, is not
 shown as fact.
 
+A name the model replies with can be a name it read beside the answer (the witness for the
+accused, the chief executive for his company's rival). A question that describes someone or
+something by several reported facts is answered by the one the articles found for it have in
+common: when another name of the same kind (spaCy's entity label) is named by more of those
+articles than the reply is, that name is the answer (`corroborated`).
+
 The reply's probability (the product of its tokens' probabilities, where the backend reports
 them) is what its confidence is calibrated from (`rag.confidence`).
 """
@@ -20,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.context import ContextSentence, header_line
+from rag.question import parser
 
 _WORD = re.compile(r"\w+")
 # Words the answer may carry that the source need not: SQuAD's normalisation drops articles.
@@ -94,3 +101,66 @@ def _find(want: list[str], text: str) -> tuple[int, int] | None:
 def probability(logprobs: Sequence[float]) -> float | None:
     """The reply's probability under the model: the product of its tokens' probabilities."""
     return math.exp(sum(logprobs)) if logprobs else None
+
+
+def _key(name: str) -> str:
+    """A name's last word, as later mentions shorten it ("Sam Bankman-Fried": Bankman-Fried)."""
+    words = name.split()
+    return words[-1].strip(".,;:!?\"'’") if words else ""
+
+
+def _same_name(one: str, other: str) -> bool:
+    """Two writings of one name: the same last word, a shortening ("Fed", "Federal Reserve")
+    or initials ("SBF", "Sam Bankman-Fried"), either way round."""
+    if _key(one) == _key(other):
+        return True
+    for short, full in ((one, other), (other, one)):
+        key = _key(short)
+        words = re.split(r"[\s-]+", full.strip())
+        if len(key) >= 3 and any(w.lower().startswith(key.lower()) for w in words):
+            return True
+        initials = "".join(w[:1] for w in words if w[:1].isupper())
+        if key.isupper() and len(initials) >= 2 and initials in key:
+            return True
+    return False
+
+
+def _named_by(key: str, texts: dict[str, str]) -> int:
+    """How many of the articles name it (the whole word, as written)."""
+    if len(key) < 2:
+        return 0
+    pattern = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
+    return sum(bool(pattern.search(text)) for text in texts.values())
+
+
+def corroborated(reply: str, question: str, read: Sequence[ContextSentence]) -> str | None:
+    """The name of the reply's kind that more of the articles in `read` name than name the
+    reply, if there is one (the most named; a name the question already holds is no answer).
+    None: the reply stands, or is no name the articles' text shows."""
+    texts: dict[str, str] = {}
+    for item in read:
+        texts[item.article_id] = f"{texts.get(item.article_id, '')} {item.sentence.text}"
+    reply_key = _key(reply.strip())
+    names: dict[str, str] = {}  # entity text -> label
+    for doc in parser().pipe(texts.values()):
+        for entity in doc.ents:
+            names.setdefault(entity.text, entity.label_)
+    label = names.get(reply.strip()) or next(
+        (lab for text, lab in names.items() if _key(text) == reply_key), None
+    )
+    if label is None:
+        return None
+    asked = {w for w, _, _ in _words(question)}
+    rivals = [
+        text
+        for text, lab in names.items()
+        if lab == label
+        and not _same_name(text, reply)
+        and not all(w in asked for w, _, _ in _words(_key(text)))
+    ]
+    if not rivals:
+        return None
+    best = _key(max(rivals, key=lambda text: _named_by(_key(text), texts)))
+    if _named_by(best, texts) <= _named_by(reply_key, texts):
+        return None
+    return max((text for text in names if _key(text) == best), key=len)  # its fullest form

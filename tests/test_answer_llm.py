@@ -4,6 +4,7 @@ and through an OpenAI-compatible server (xllamacpp's own listener on 127.0.0.1).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from rag.articles import make_article
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import GeneratorUnavailable
@@ -195,3 +197,55 @@ def test_a_planted_note_is_no_outlets_finding(desk: Desk) -> None:
     answer = desk.answer("Does the article from Planted Daily report that Ukraine surrendered?")
     assert not answer.text.startswith("Yes")
     assert all("surrender" not in c.text for c in answer.citations)
+
+
+TRIAL = [
+    {"id": "verge-1", "title": "Trader testifies", "source": "The Verge",
+     "published_at": "2023-10-06",
+     "body": "Gary Wang testified that he heard Sam Bankman-Fried tell another trader that he "
+     "could keep withdrawing money from the account."},
+    {"id": "tc-1", "title": "Prosecutors close their case", "source": "TechCrunch",
+     "published_at": "2023-10-20",
+     "body": "Prosecutors say Sam Bankman-Fried committed fraud for wealth and power."},
+    {"id": "cnbc-1", "title": "FTX board plans", "source": "CNBC", "published_at": "2023-10-12",
+     "body": "Bankman-Fried planned to set up a board of experts for FTX."},
+]  # fmt: skip
+
+
+class FirstReply:
+    """The packaged model, but for the first short reply, which is the witness's name: a mistake
+    the real model makes on such questions but cannot be made to make on demand. Every other
+    request, the grammar-held one included, goes to the real model."""
+
+    def __init__(self, inner, reply: str) -> None:
+        self.inner, self.reply, self.sent = inner, reply, False
+        self.name, self.model_id, self.uses_llm = inner.name, inner.model_id, True
+        self.supports_json_schema = inner.supports_json_schema
+        self.supports_grammar = True
+
+    def stream(self, request):
+        if not self.sent:
+            self.sent = True
+            request.token_logprobs[:] = [-0.4, -0.3]
+            yield self.reply
+            return
+        yield from self.inner.stream(request)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_name_the_articles_share_replaces_a_name_read_beside_it(desk: Desk) -> None:
+    from rag.answer import Answerer
+
+    desk.ingest_articles([make_article(a, "trial", 100_000) for a in TRIAL], "trial")
+    model = FirstReply(desk.generator("llamacpp"), "Gary Wang")
+    answerer = Answerer(desk.retriever("trial"), model, desk.settings, desk.slots)
+    answer = answerer.answer("Who is accused of fraud and planned a board of experts for FTX?")
+    assert answer.timings.get("corroborated") == 1
+    assert answer.text == "Sam Bankman-Fried [1]"
+    (citation,) = answer.citations
+    assert "Sam Bankman-Fried" in citation.text
+    # Its probability is the real model's for that name, read under a grammar allowing only it.
+    assert 0 < answer.reply_probability <= 1
+    assert answer.reply_probability != pytest.approx(math.exp(-0.7))  # not the first reply's

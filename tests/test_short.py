@@ -12,7 +12,7 @@ from rag.answer import Answer, Answerer
 from rag.context import ContextSentence
 from rag.desk import Desk
 from rag.generators.base import GenerationRequest
-from rag.short import locate, probability, repeats, says_nothing
+from rag.short import corroborated, locate, probability, repeats, says_nothing
 from rag.types import Sentence
 
 TEXTS = [
@@ -189,3 +189,53 @@ def test_a_reply_too_unsure_to_give_is_withheld(seed_desk: Desk) -> None:
     assert unsure.text.endswith("too unsure to give.")
     sure = short_answer(seed_desk, "Galuzin", [-0.05])
     assert not sure.abstained and sure.confidence is not None and sure.confidence > 0.9
+
+
+TRIAL = [
+    ("verge", "Wang testified that he heard Bankman-Fried tell another trader to go on."),
+    ("verge", "The trader kept withdrawing money from the account."),
+    ("techcrunch", "Prosecutors say Sam Bankman-Fried committed fraud for wealth and power."),
+    ("cnbc", "Bankman-Fried planned to set up a board of experts for FTX."),
+    ("fortune", "Caroline Ellison said she was told about the hole after the judge stepped in."),
+]
+
+
+def articles(rows: list[tuple[str, str]]) -> list[ContextSentence]:
+    return [
+        ContextSentence(
+            n,
+            Sentence(f"{a}#{n}", n, text, 0, len(text)),
+            a,
+            a.title(),
+            a.title(),
+            None,
+            1698710400,
+            0.5,
+        )  # fmt: skip
+        for n, (a, text) in enumerate(rows, start=1)
+    ]
+
+
+def test_a_name_read_beside_the_answer_gives_way_to_the_one_the_articles_share() -> None:
+    """The reply names the witness of one article; the person the articles found for the
+    question have in common is named by three."""
+    question = "Who is accused of fraud and planned a board of experts, as the news reports?"
+    assert corroborated("Wang", question, articles(TRIAL)) == "Sam Bankman-Fried"
+    # The answer the articles share stands; so does a name no other name outnumbers.
+    assert corroborated("Sam Bankman-Fried", question, articles(TRIAL)) is None
+    assert corroborated("Caroline Ellison", question, articles(TRIAL[-1:])) is None
+
+
+def test_a_name_the_question_holds_is_no_rival() -> None:
+    question = "Who testified about Bankman-Fried and the trader?"
+    assert corroborated("Wang", question, articles(TRIAL)) is None
+
+
+def test_another_writing_of_the_same_name_is_no_rival() -> None:
+    bank = [
+        ("a", "The Fed held rates."),
+        ("b", "The Fed may cut rates."),
+        ("c", "The Federal Reserve said inflation eased."),
+    ]
+    assert corroborated("Federal Reserve", "Which bank held rates?", articles(bank)) is None
+    # Without the shortening read as the same name, "Fed" (two articles) would replace it.

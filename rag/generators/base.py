@@ -46,6 +46,7 @@ class Generator(Protocol):
     uses_llm: bool  # False for the extractive backend
     # Optional capabilities, read with getattr (absent means False):
     #   supports_prefill - continues GenerationRequest.prefill under prefill_grammar;
+    #   supports_grammar - holds its whole reply to GenerationRequest.grammar;
     #   caches_prompt    - a request sharing a prefix with the last one skips reading it, so
     #                      the fixed instructions are worth reading once at load.
 

@@ -87,6 +87,7 @@ class LlamaCppGenerator:
     name = "llamacpp"
     supports_json_schema = True
     supports_prefill = True
+    supports_grammar = True
     caches_prompt = True  # a request sharing a prefix with the last one skips reading it
     uses_llm = True
 
