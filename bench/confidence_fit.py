@@ -9,7 +9,9 @@ probability under the model; whether it was right is the eval harness's `correct
     bins); the better one is fitted on all of dev and written to rag/confidence_model.json as
     knots (reply probability -> share right);
   * the abstention threshold: the confidence below which a short answer is withheld, chosen
-    to maximise right answers plus right abstentions over dev's short-answer questions.
+    to maximise right answers plus right abstentions over dev's short-answer questions;
+  * the confidence of a corroborated name (one that replaced the model's reply because more
+    articles name it): its share right on dev, with one right and one wrong added.
 
 On test nothing is chosen: it is scored with what dev fitted (ECE, accuracy of the answers at
 confidence >= 0.8 and their coverage of the answerable short-answer questions).
@@ -41,15 +43,41 @@ def load(run: Path) -> list[dict[str, Any]]:
     return [r for r in rows if (r.get("prediction") or {}).get("mode") == "short"]
 
 
+def corroborated(row: dict[str, Any]) -> bool:
+    """A name put in place of the model's reply (rag.short.corroborated): fitted apart."""
+    return bool((row.get("timings") or {}).get("corroborated"))
+
+
+def located(row: dict[str, Any]) -> bool:
+    """A reply located in what was read: shown, or withheld only for being too unsure (a run
+    made with a threshold must not hide from the next fit the answers it withheld)."""
+    prediction = row["prediction"]
+    if prediction.get("reply_probability") is None or corroborated(row):
+        return False
+    return not prediction["abstained"] or bool((row.get("timings") or {}).get("unsure"))
+
+
+def right(row: dict[str, Any]) -> float:
+    """Whether the located reply is right, shown or not."""
+    from eval.metrics import Prediction, correct
+    from eval.sets import GoldItem
+
+    if not row["prediction"]["abstained"]:
+        return float(row["scores"]["correct"] or 0.0)
+    gold = row["gold"]
+    if gold.get("abstain"):
+        return 0.0
+    reply = row["prediction"]["sentences"][0]["text"]
+    item = GoldItem(row["id"], row["question"], gold["answer"], tuple(gold.get("aliases") or ()))
+    return float(correct(item, Prediction(reply, False)) or 0.0)
+
+
 def shown(rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """Reply probability and rightness of the short answers that were shown."""
-    kept = [
-        r
-        for r in rows
-        if not r["prediction"]["abstained"] and r["prediction"].get("reply_probability") is not None
-    ]
+    """Reply probability and rightness of the model's located replies (corroborated names
+    are fitted apart)."""
+    kept = [r for r in rows if located(r)]
     x = np.array([r["prediction"]["reply_probability"] for r in kept], dtype=float)
-    y = np.array([float(r["scores"]["correct"] or 0.0) for r in kept], dtype=float)
+    y = np.array([right(r) for r in kept], dtype=float)
     return x, y
 
 
@@ -93,12 +121,10 @@ def threshold(rows: list[dict[str, Any]], knots: tuple[list[float], list[float]]
     withheld answer to an answerable question is lost, one to an unanswerable is won."""
     gains = []
     for r in rows:
-        p = r["prediction"].get("reply_probability")
-        if r["prediction"]["abstained"] or p is None:
+        if not located(r):
             continue
-        confidence = float(apply(knots, np.array([p]))[0])
-        right = float(r["scores"]["correct"] or 0.0)
-        gains.append((confidence, (1.0 if r["gold"].get("abstain") else 0.0) - right))
+        confidence = float(apply(knots, np.array([r["prediction"]["reply_probability"]]))[0])
+        gains.append((confidence, (1.0 if r["gold"].get("abstain") else 0.0) - right(r)))
     best, best_gain = 0.0, 0.0
     for cut in sorted({c for c, _ in gains}):
         gain = sum(g for c, g in gains if c < cut)
@@ -108,30 +134,41 @@ def threshold(rows: list[dict[str, Any]], knots: tuple[list[float], list[float]]
 
 
 def withheld(rows: list[dict[str, Any]], knots: Any, cut: float) -> str:
-    """What the threshold changes in a run made without it: the shown short answers it would
-    withhold, how many of them were right, and how many were to unanswerable questions."""
+    """The located replies the threshold withholds, how many of them were right, and how many
+    were to unanswerable questions."""
     out = [
         r
         for r in rows
-        if not r["prediction"]["abstained"]
-        and r["prediction"].get("reply_probability") is not None
-        and apply(knots, np.array([r["prediction"]["reply_probability"]]))[0] < cut
+        if located(r) and apply(knots, np.array([r["prediction"]["reply_probability"]]))[0] < cut
     ]
-    right = sum(bool(r["scores"]["correct"]) for r in out)
+    right_ones = sum(bool(right(r)) for r in out)
     null = sum(bool(r["gold"].get("abstain")) for r in out)
-    return f"{len(out)} ({right} right, {null} unanswerable)"
+    return f"{len(out)} ({right_ones} right, {null} unanswerable)"
 
 
-def report(label: str, rows: list[dict[str, Any]], knots: Any, cut: float) -> dict[str, Any]:
+def corroborated_rate(rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """Right and shown among the corroborated names."""
+    names = [r for r in rows if corroborated(r) and not r["prediction"]["abstained"]]
+    return sum(bool(r["scores"]["correct"]) for r in names), len(names)
+
+
+def report(
+    label: str, rows: list[dict[str, Any]], knots: Any, cut: float, named: float | None
+) -> dict[str, Any]:
     x, y = shown(rows)
     confidence = apply(knots, x)
+    right, n = corroborated_rate(rows)
+    if named is not None and n:  # the corroborated names, at their one confidence
+        x_named = [r for r in rows if corroborated(r) and not r["prediction"]["abstained"]]
+        confidence = np.concatenate([confidence, np.full(n, named)])
+        y = np.concatenate([y, [float(bool(r["scores"]["correct"])) for r in x_named]])
     answerable = [r for r in rows if not r["gold"].get("abstain")]
     high = confidence >= HIGH
     return {
         "split": label,
         "short questions": len(rows),
-        "shown with a probability": len(x),
-        "right of shown": f"{int(y.sum())}/{len(y)}",
+        "located, with a probability": len(x),
+        "right of located": f"{int(y.sum())}/{len(y)}",
         "ECE": ece(confidence, y),
         f"right at >= {HIGH}": f"{int(y[high].sum())}/{int(high.sum())}",
         f"coverage at >= {HIGH} (of answerable)": round(
@@ -139,6 +176,7 @@ def report(label: str, rows: list[dict[str, Any]], knots: Any, cut: float) -> di
         ),
         "mean confidence": round(float(confidence.mean()), 3) if len(x) else math.nan,
         "withheld by the threshold": withheld(rows, knots, cut),
+        "corroborated names right": f"{right}/{n}",
     }
 
 
@@ -154,7 +192,11 @@ def main() -> None:
     chosen = min(cv, key=cv.__getitem__)
     knots = fit(chosen, x, y)
     cut = threshold(dev, knots)
-    reports = [report(label, rows, knots, cut) for label, rows in (("dev", dev), ("test", test))]
+    right, n = corroborated_rate(dev)
+    named = round((right + 1) / (n + 2), 3) if n else None
+    reports = [
+        report(label, rows, knots, cut, named) for label, rows in (("dev", dev), ("test", test))
+    ]
     table = C.md_table(list(reports[0]), [list(r.values()) for r in reports])
     markdown = "\n".join(
         [
@@ -164,6 +206,10 @@ def main() -> None:
             f"- 5-fold cross-validated ECE on dev: isotonic {cv['isotonic']}, Platt {cv['platt']}"
             f" -> **{chosen}**, fitted on all of dev",
             f"- Abstention threshold chosen on dev: confidence < {cut:.3f}",
+            f"- Corroborated names (a name more articles name, in place of the model's reply): "
+            f"{right}/{n} right on dev, confidence (right + 1) / (shown + 2) = {named}",
+            "- ECE and the rows at >= 0.8 count every shown short answer, the corroborated "
+            "names at their one confidence.",
             "",
             table,
         ]
@@ -174,6 +220,8 @@ def main() -> None:
         "y": [round(v, 6) for v in knots[1]],
         "method": chosen,
         "abstain_below": round(cut, 3),
+        "corroborated": named,
+        "corroborated_n": n,
         "fitted_on": "MultiHop-RAG dev split (bench/confidence_fit.py)",
         "n": len(x),
     }

@@ -43,7 +43,7 @@ from rag.citations import (
     is_abstention,
     parse_answer,
 )
-from rag.confidence import calibrated, too_unsure
+from rag.confidence import calibrated, corroborated_confidence, too_unsure
 from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.context import ContextSentence, render_context, select_context
@@ -616,10 +616,11 @@ class Answerer:
                 located, probability = self._corroborate(
                     run, request, located, probability, context, news
                 )
-                confidence = calibrated(probability)
+                if run.timings.get("corroborated"):
+                    confidence = corroborated_confidence()
         run.mark("verify_ms", t)
         run.mark("ttft_ms", run.started)  # the answer, or the abstention, is shown from here
-        if located is None or too_unsure(confidence):
+        if located is None or too_unsure(confidence, self.settings.short_abstain_below):
             # Not stated, nothing new, stated nowhere it read, or too unsure: not shown as fact.
             run.timings[reason] = 1
             shown = [] if reason == "not_stated" else [AnswerSentence(reply, [], False)]

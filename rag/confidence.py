@@ -7,6 +7,11 @@ share of right answers each stands for (isotonic regression or Platt scaling, wh
 cross-validates better; either way a more probable reply is never the less trusted one), and
 the confidence below which a short answer is withheld. Between knots the confidence is read
 off the line joining them.
+
+A name that replaced the model's reply because more articles name it (`rag.short.corroborated`)
+is another population: the model's probability for it is low by construction (it preferred
+another). Its confidence is the share of such names that were right on dev (with one right
+and one wrong added, as the counts are small), kept as `corroborated`.
 """
 
 from __future__ import annotations
@@ -29,10 +34,17 @@ def _knots() -> tuple[list[float], list[float]]:
     return _model()["x"], _model()["y"]
 
 
-def too_unsure(confidence: float | None) -> bool:
-    """Below the threshold fitted on dev, withholding a short answer gains more right
-    abstentions than it loses right answers."""
-    return confidence is not None and confidence < _model().get("abstain_below", 0.0)
+def too_unsure(confidence: float | None, below: float | None = None) -> bool:
+    """Below the threshold (`below`, else the one fitted on dev: withholding a short answer
+    there gains more right abstentions than it loses right answers)."""
+    cut = _model().get("abstain_below", 0.0) if below is None else below
+    return confidence is not None and confidence < cut
+
+
+def corroborated_confidence() -> float | None:
+    """The chance that a name put in place of the model's reply is right (None: not fitted)."""
+    value = _model().get("corroborated")
+    return None if value is None else float(value)
 
 
 def calibrated(probability: float | None) -> float | None:

@@ -80,6 +80,13 @@ class Settings(BaseSettings):
         le=4000,
         description="Token budget of the context a short answer is read from.",
     )
+    short_abstain_below: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Withhold a short answer whose confidence is below this; unset: the "
+        "threshold fitted on dev (rag/confidence_model.json).",
+    )
     corroborate_names: bool = Field(
         True,
         description="A name the model replies with gives way to a name of its kind that more "

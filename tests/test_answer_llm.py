@@ -237,6 +237,7 @@ class FirstReply:
 
 def test_a_name_the_articles_share_replaces_a_name_read_beside_it(desk: Desk) -> None:
     from rag.answer import Answerer
+    from rag.confidence import corroborated_confidence
 
     desk.ingest_articles([make_article(a, "trial", 100_000) for a in TRIAL], "trial")
     model = FirstReply(desk.generator("llamacpp"), "Gary Wang")
@@ -249,3 +250,5 @@ def test_a_name_the_articles_share_replaces_a_name_read_beside_it(desk: Desk) ->
     # Its probability is the real model's for that name, read under a grammar allowing only it.
     assert 0 < answer.reply_probability <= 1
     assert answer.reply_probability != pytest.approx(math.exp(-0.7))  # not the first reply's
+    # Its confidence is what such names scored on dev, not that (low by construction) number.
+    assert answer.confidence == corroborated_confidence()
