@@ -123,3 +123,23 @@ def test_index_drop_deletes_an_index_and_nothing_else(tmp_path: Path) -> None:
     assert not (tmp_path / "indexes" / "news").exists()
     gone = newsdesk(tmp_path, "index", "drop", "news", "--yes")
     assert gone.returncode == 2 and gone.stderr.startswith("error: UnknownIndex: ")
+
+
+def test_ask_prints_the_answer_with_its_cited_sentences(tmp_path: Path) -> None:
+    assert newsdesk(tmp_path, "ingest", str(SEEDS), "--index", "news").returncode == 0
+    asked = newsdesk(
+        tmp_path, "ask", "Who said Moscow is ready for dialogue?", "-i", "news",
+        "--backend", "extractive", "--json",
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr
+    answer = json.loads(asked.stdout)
+    assert not answer["abstained"] and answer["citations"]
+    source = (SEEDS / "000_a3768beeca3bd2e8.md").read_text(encoding="utf-8")
+    assert all(c["text"] in source and c["char_end"] > c["char_start"] for c in answer["citations"])
+    shown = newsdesk(
+        tmp_path, "ask", "Who said Moscow is ready for dialogue?", "-i", "news",
+        "--backend", "extractive",
+    )  # fmt: skip
+    assert shown.returncode == 0 and "[1] " in shown.stdout and "a3768beeca3bd2e8#" in shown.stdout
+    empty = newsdesk(tmp_path, "ask", "   ", "-i", "news", "--backend", "extractive")
+    assert empty.returncode == 2 and empty.stderr.startswith("error: EmptyQuestion: ")
