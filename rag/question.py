@@ -34,6 +34,7 @@ DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or aft
 # Nouns for a piece of news: "the article from X", "a report by X" name X as a source.
 _DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
 _FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])
+_WH_PRONOUNS = frozenset(["WP", "WDT", "WP$"])  # who, what, which, whose
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "expl", "csubj"])
 _TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
 
@@ -131,6 +132,10 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
         # A question opening with a finite verb is inverted ("Did ...", "Was ...", "Can ..."),
         # however the rest is parsed; an imperative opens with the base form ("Tell me ...").
         return YESNO
+    if len(doc) and doc[0].tag_ in _WH_PRONOUNS:
+        # "Who is the man who ..., is accused ..., and ...?": a question that opens with a
+        # wh-pronoun asks for what it stands for, however the clauses after it are parsed.
+        return NAME
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None:
         return OTHER
@@ -140,7 +145,7 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
     for token in doc[: limit + 1]:
         if token.i in aside:  # "After X explained how ..., did Y ...?": not the main clause
             continue
-        if token.tag_ in ("WP", "WDT", "WP$"):
+        if token.tag_ in _WH_PRONOUNS:
             return NAME
         if token.tag_ == "WRB":
             lower = token.lower_

@@ -34,6 +34,13 @@ def test_kinds() -> None:
     # a comma before a finite verb in a wh-question does not make it a yes/no question
     which = "Which league, according to Sporting News, runs the most popular betting pool?"
     assert read_question(which, OUTLETS).kind == NAME
+    # ... nor does a list of clauses, each after a comma, that describe the one asked for
+    described = (
+        "Who is the individual associated with FTX that claimed an inability to manage the "
+        "company due to its growth, is alleged to have permitted withdrawals from a trading "
+        "account, and is accused by the prosecution of fraud, as reported by The Verge?"
+    )
+    assert read_question(described, OUTLETS).kind == NAME
     told = "The minister said the strike, which began in May, was over?"
     assert read_question(told).kind != YESNO
 
