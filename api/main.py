@@ -23,12 +23,33 @@ from starlette.exceptions import HTTPException
 from api.limits import TOO_LARGE, BodyLimit, RateLimit, RateLimiter, body_too_large
 from api.metrics import Metrics
 from api.routes import articles, ask, feeds, health, openai_compat, search
+from api.schemas import ErrorOut
 from rag import question
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import NewsdeskError
 
 STATIC = Path(__file__).parent / "static"
+# Every route may answer with a named error (`ErrorOut`): the schema says so, for every client
+# generated from it. 500 stands for a corrupt index or model file, the server's own fault.
+ERRORS = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "Bad request: unreadable or malformed body, or bad input (named)",
+        401: "A key is needed",
+        403: "The key is not valid here, or writes are off",
+        404: "No such index, article or route",
+        405: "Method not allowed",
+        409: "Conflict with what the index holds",
+        413: "Body or field too large",
+        422: "A field is invalid (named)",
+        429: "Rate limited; see Retry-After",
+        500: "Corrupt index or model file",
+        502: "A backend or fetched page answered badly",
+        503: "Busy or not ready; see Retry-After",
+        504: "A backend timed out",
+    }.items()
+}
 
 
 def error_response(name: str, message: str, status: int, retry: int | None = None) -> JSONResponse:
@@ -92,6 +113,7 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
         version="0.1.0",
         summary="Ask questions of the news; every claim cited to its source sentence.",
         lifespan=lifespan,
+        responses=ERRORS,  # type: ignore[arg-type]
     )
     app.state.settings = settings
     app.state.ready = False

@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from rag.retrieve import MAX_QUESTION_CHARS
+from rag.retrieve import MAX_QUESTION_CHARS, MAX_TURN_CHARS
 from rag.types import Filters
 
 # Longer than the domain limit on purpose: a question that is merely too long gets the domain
 # error QuestionTooLong (413); only absurd bodies stop at validation.
 QUESTION_FIELD_MAX = MAX_QUESTION_CHARS * 4
+TURN_FIELD_MAX = MAX_TURN_CHARS * 2  # an earlier answer, with its sources
 # Over HTTP an index is only ever named (as rag/index.py names them), never a folder path as
 # the CLI may give: a path would let a client open, create or delete a Chroma folder anywhere.
 INDEX_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
@@ -56,7 +57,7 @@ def _epoch(value: datetime | None) -> int | None:
 
 class Turn(Strict):
     role: Literal["user", "assistant"]
-    content: str = Field(max_length=QUESTION_FIELD_MAX)
+    content: str = Field(max_length=TURN_FIELD_MAX)
 
 
 class SearchIn(Strict):

@@ -85,7 +85,7 @@ from rag.prompts import (
 )
 from rag.question import COUNT, NAME, TIME, YESNO, Reading, read_question
 from rag.recency import Window
-from rag.retrieve import Retriever, check_history, check_question
+from rag.retrieve import MAX_QUESTION_CHARS, Retriever, check_history, check_question
 from rag.slots import Slots
 from rag.text import content_stems, foreign_language
 from rag.types import Filters, Hit, Sentence, iso_date, sentence_id
@@ -897,6 +897,11 @@ def _glued(question: str, history: Sequence[dict[str, str]]) -> str:
     if not _REFERS_BACK.search(question):
         return question
     last = next((h["content"] for h in reversed(history) if h.get("role") == "user"), "")
+    # Each is within the question limit; together they are kept within it too, by the end of
+    # the earlier turn, the words nearest the follow-up.
+    room = MAX_QUESTION_CHARS - len(question) - 1
+    if len(last) > room:
+        last = last[len(last) - room :].partition(" ")[2] if room > 0 else ""
     return f"{last} {question}".strip()
 
 

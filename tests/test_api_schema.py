@@ -16,6 +16,8 @@ fixture, but it does not run under pytest 9.2 (it sets `Function._nodeid`, gone 
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,17 +26,32 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.python import asgi
 
 from api.main import create_app
 from rag.config import Settings
 from rag.desk import Desk
+from rag.retrieve import MAX_QUESTION_CHARS, MAX_TURN_CHARS
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow
 
 WRITE = {"Authorization": "Bearer write-secret"}
+ASKER = {"X-API-Key": "ask-secret"}  # may ask and search; writes answer a named 403
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+MAX_BODY = Settings().max_body_bytes
+MAX_ARTICLE = 20_000  # lower than the default, so that an article at the limit ingests quickly
 OPENAPI = create_app(Settings(generator_backend="extractive")).openapi()
 schema = schemathesis.openapi.from_dict(OPENAPI)
 
@@ -45,9 +62,11 @@ def app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[FastAPI]
         "index_dir": tmp_path_factory.mktemp("schema") / "indexes",
         "generator_backend": "extractive",
         "write_keys": ["write-secret"],
+        "ask_keys": ["ask-secret"],
         # Generated feed and page URLs must not reach a resolver: only this host is fetched.
         "fetch_allow_hosts": ["127.0.0.1"],
         "rate_limit": "1000000/minute",
+        "max_article_chars": MAX_ARTICLE,
     }
     desk = Desk(Settings(**fields), embedder=embedder)
     desk.ingest_paths([SEEDS])
@@ -63,8 +82,10 @@ def app(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[FastAPI]
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-def test_no_input_gives_a_server_error(case: schemathesis.Case, app: FastAPI) -> None:
-    case.call_and_validate(app=app, headers=WRITE, checks=[not_a_server_error])
+@pytest.mark.parametrize("key", [WRITE, ASKER], ids=["write-key", "ask-key"])
+def test_no_input_gives_a_server_error(case: schemathesis.Case, app: FastAPI, key: dict) -> None:
+    """Every reply is documented: its status, content type and body match the schema."""
+    case.call_and_validate(app=app, headers=key, checks=CHECKS)
 
 
 def test_the_schema_covers_every_route() -> None:
@@ -84,7 +105,6 @@ def test_the_schema_covers_every_route() -> None:
 def client(app: FastAPI) -> Iterator[Any]:
     """A requests session into the app (schemathesis's, so it shares the running lifespan)."""
     with asgi.get_client(app) as session:
-        session.headers.update(WRITE)
         yield session
 
 
@@ -124,12 +144,137 @@ PART = {"type": "text", "text": LONE}
 def test_inputs_generation_misses_are_4xx(
     client: Any, method: str, path: str, body: dict | None, status: int, error: str
 ) -> None:
-    response = client.request(method, path, json=body)
+    route = path.split("?")[0].replace("/x", "/{article_id}")
+    response = client.request(method, path, json=body, headers=_key(route, method.lower()))
     assert (response.status_code, response.json()["error"]) == (status, error)
 
 
 def test_no_index_outside_the_index_dir(client: Any, tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
-    response = client.post("/v1/articles", json={"articles": [ARTICLE], "index": str(elsewhere)})
+    body = {"articles": [ARTICLE], "index": str(elsewhere)}
+    response = client.post("/v1/articles", json=body, headers=WRITE)
     assert response.status_code == 422 and not elsewhere.exists()
-    assert client.get("/v1/articles").status_code == 200
+    assert client.get("/v1/articles", headers=WRITE).status_code == 200
+
+
+# --- bodies at and past every limit --------------------------------------------------------
+def _key(path: str, method: str) -> dict:
+    """The key an operation takes: asking needs an ask key (write keys are for writes)."""
+    tags = set(OPENAPI["paths"][path][method].get("tags", []))
+    return ASKER if tags & {"ask", "openai"} else WRITE
+
+
+def _resolve(node: dict) -> dict:
+    while "$ref" in node:
+        node = OPENAPI["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _fill(node: dict, over: int, unbounded: Iterator[str]) -> Any:
+    """The largest value the schema allows (`over`=0), or one past each bound (`over`=1).
+    Strings the schema does not bound take theirs from `unbounded`."""
+    node = _resolve(node)
+    if "anyOf" in node:
+        node = next(_resolve(n) for n in node["anyOf"] if _resolve(n).get("type") != "null")
+    if "enum" in node:
+        return node["enum"][-1]
+    kind = node.get("type")
+    if kind == "object":
+        return {key: _fill(value, over, unbounded) for key, value in node["properties"].items()}
+    if kind == "array":
+        size = node.get("maxItems", 2) + over
+        return [_fill(node["items"], over, unbounded) for _ in range(size)]
+    if kind in ("integer", "number"):
+        return node.get("maximum", 10) + over
+    if kind == "boolean":
+        return False
+    if "pattern" in node:  # an index's name: the one served, then one longer than any can be
+        return "i" * 64 if over else "default"
+    if node.get("format") == "date-time":
+        return "2023-10-06T00:00:00Z"
+    if "maxLength" in node:
+        prefix = "http://127.0.0.1/" if node.get("title", "").lower().endswith("url") else ""
+        return prefix + "a" * (node["maxLength"] + over - len(prefix))
+    return next(unbounded)
+
+
+def _largest(body_schema: dict, over: int) -> Any:
+    """`_fill`, with the first string the schema leaves open taking all the room the body
+    limit leaves (a conversation's first message, an article's body), the others empty."""
+    bare = json.dumps(_fill(body_schema, over, itertools.repeat("")))
+    room = MAX_BODY - len(bare) - 16
+    return _fill(body_schema, over, itertools.chain(["w" * room], itertools.repeat("")))
+
+
+BODIES = [
+    (path, method)
+    for path, ops in OPENAPI["paths"].items()
+    for method, spec in ops.items()
+    if "requestBody" in spec
+]
+
+
+@pytest.mark.parametrize(("path", "method"), BODIES)
+@pytest.mark.parametrize("over", [0, 1], ids=["at", "past"])
+def test_bodies_at_and_past_every_limit(app: FastAPI, path: str, method: str, over: int) -> None:
+    """Every field at its largest (a string the schema leaves open as long as the body limit
+    allows), then one past every bound: a documented reply, never a 5xx; past the bounds, a
+    named 4xx."""
+    operation = schema[path][method.upper()]
+    body_schema = OPENAPI["paths"][path][method]["requestBody"]["content"]["application/json"]
+    body = _largest(body_schema["schema"], over)
+    case = operation.Case(body=body, media_type="application/json")
+    response = case.call_and_validate(app=app, headers=_key(path, method), checks=CHECKS)
+    if over:
+        assert 400 <= response.status_code < 500 and response.json()["error"]
+
+
+@pytest.mark.parametrize("extra", [0, 1], ids=["at", "past"])
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not(
+    client: Any, extra: int
+) -> None:
+    """Padded with JSON's own whitespace to the byte."""
+    raw = json.dumps(ASK).encode()
+    padded = raw[:-1] + b" " * (MAX_BODY - len(raw) + extra) + raw[-1:]
+    assert len(padded) == MAX_BODY + extra
+    headers = {**ASKER, "content-type": "application/json"}
+    response = client.post("/v1/search", data=padded, headers=headers)
+    if extra:
+        assert (response.status_code, response.json()["error"]) == (413, "BodyTooLarge")
+    else:
+        assert response.status_code == 200
+
+
+TURN_TIMES = MAX_TURN_CHARS // MAX_QUESTION_CHARS  # an earlier answer may be this much longer
+
+
+def _question(size: int) -> str:
+    return ("Who is Galuzin? " * (size // 16 + 1))[:size]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/search", lambda n: {"question": _question(n)}),
+        ("/v1/ask", lambda n: {"question": _question(n)}),
+        ("/v1/ask", lambda n: {"question": "And he?", "history": [
+            {"role": "user", "content": _question(n)}]}),
+        ("/v1/ask", lambda n: {"question": "And he?", "history": [
+            {"role": "assistant", "content": _question(n * TURN_TIMES)}]}),
+        ("/v1/chat/completions", lambda n: {"messages": [
+            {"role": "user", "content": _question(n)}]}),
+        ("/v1/chat/completions", lambda n: {"messages": [
+            {"role": "user", "content": _question(n)}, {"role": "assistant", "content": "Galuzin."},
+            {"role": "user", "content": "What about him?"}]}),
+    ],
+    ids=["search", "ask", "ask-history-user", "ask-history-answer", "chat", "chat-follow-up"],
+)  # fmt: skip
+def test_a_question_at_its_limit_is_answered_and_one_character_more_is_named(
+    client: Any, path: str, body: Any
+) -> None:
+    """The domain limits on questions and earlier turns, which the schema's field bounds leave
+    room above so that a question merely too long gets its own name."""
+    key = _key(path, "post")
+    assert client.post(path, json=body(MAX_QUESTION_CHARS), headers=key).status_code == 200
+    response = client.post(path, json=body(MAX_QUESTION_CHARS + 1), headers=key)
+    assert (response.status_code, response.json()["error"]) == (413, "QuestionTooLong")
