@@ -296,7 +296,7 @@ class Answerer:
         if latest:
             hits = _newest(hits, self.settings.gate_min_similarity)
         t = run.mark("retrieve_ms", started)
-        news = _without_instructions(hits, self.retriever)
+        news = without_instructions(hits, self.retriever)
         brief = self._answers_short(reading)
         budget = self.settings.short_context_tokens if brief else None
         context = self.select_context(run.standalone, news, budget)
@@ -318,7 +318,7 @@ class Answerer:
                     rest = [c for c in candidates_of(news) if c.article_id in read_articles]
                     others = [*context, *rest]
                     reads = self.generator.uses_llm and reading.kind == YESNO
-                    judge = self._judge(run.standalone) if reads else None
+                    judge = self.judge(run.standalone) if reads else None
                     embedder = self.retriever.embedder
                     _show_conflicts(answer, reading.kind, others, embedder, judge, context)
                     run.mark("conflicts_ms", t)
@@ -336,7 +336,7 @@ class Answerer:
         parts: list[dict[str, Any]] = []
         findings: list[Finding] = []
         for part_evidence in evidence:
-            part_evidence.hits = _without_instructions(part_evidence.hits, self.retriever)
+            part_evidence.hits = without_instructions(part_evidence.hits, self.retriever)
             finding = find(part_evidence, self.retriever.embedder.embed)
             findings.append(finding)
             marks: list[int] = []
@@ -435,7 +435,7 @@ class Answerer:
             or best_lexical >= self.settings.gate_min_overlap
         )
 
-    def _judge(self, question: str) -> Callable[[str], str | None]:
+    def judge(self, question: str) -> Callable[[str], str | None]:
         """The model's reading of the answer one sentence gives a yes/no question: "yes",
         "no", or None where it does not say or the reply is unusable. A sentence that holds
         less of the question than a claim must to imply a verdict is not asked about (small
@@ -517,7 +517,7 @@ class Answerer:
         )
         checker = SupportChecker(run.standalone, context, self.retriever.embedder.embed, news)
         verified = _Verified(checker)
-        reader = _ClaimReader()
+        reader = ClaimReader()
         # A backend that continues the prefill streams only what follows it.
         opening = ANSWER_PREFILL if getattr(self.generator, "supports_prefill", False) else ""
         raw: list[str] = [opening]
@@ -854,7 +854,7 @@ def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[
     return out
 
 
-def _without_instructions(hits: Sequence[Hit], retriever: Retriever) -> list[Hit]:
+def without_instructions(hits: Sequence[Hit], retriever: Retriever) -> list[Hit]:
     """The hits without those from articles ingest flagged for text that tells its reader what
     to do or say rather than reporting (`rag.directives`): the rest of such an article was
     written by the same hand, so none of it is evidence, and none of it is cited. (On real news
@@ -915,7 +915,7 @@ def _json_field(raw: str, key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class _ClaimReader:
+class ClaimReader:
     """Reads the answer JSON as it streams: the text of each claim as it grows, then the claim.
 
     Yields ("text", (claim index, delta)) for new characters of claim texts (a space before

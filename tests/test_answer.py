@@ -166,7 +166,7 @@ def test_new_topic_after_a_conversation_is_not_glued_to_it(desk: Desk) -> None:
 
 
 def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
-    from rag.answer import _ClaimReader
+    from rag.answer import ClaimReader
 
     pieces = [
         '{"answerable": true, "sentences": [{"text": "',
@@ -176,7 +176,7 @@ def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
         " refuses.",
         '", "cite": [2]}]}',
     ]
-    reader = _ClaimReader()
+    reader = ClaimReader()
     events = [e for piece in pieces for e in reader.feed(piece)]
     text = "".join(v[1] for k, v in events if k == "text")
     assert text == "Russia demands land. Ukraine refuses."

@@ -190,7 +190,7 @@ def test_a_judge_whose_backend_is_down_reads_nothing_and_is_asked_once(seed_desk
         return stream(request)
 
     generator.stream = counted  # type: ignore[method-assign]
-    judge = answerer._judge("Did the court approve the merger?")
+    judge = answerer.judge("Did the court approve the merger?")
     assert judge("The court approved the merger.") is None
     assert judge("The court rejected the merger.") is None
     assert len(calls) == 1  # a backend that failed is not asked again for this answer
