@@ -140,7 +140,7 @@ def build_index(tmp: Path, size: int) -> dict[str, Any]:
 
 
 def _flush(index, batch: list[tuple]) -> None:
-    from rag.index import ChunkRecord
+    from rag.types import ChunkRecord
 
     if batch:
         ids, vectors, texts, metas = zip(*batch, strict=True)

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,26 +40,13 @@ from rag.errors import (
     UnknownIndex,
 )
 from rag.lexical import LexicalIndex, Snapshot
-from rag.types import Article, Filters
+from rag.types import Article, ChunkRecord, Filters
 
 INDEX_FORMAT = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 CHUNK_SETTINGS = ("chunk_max_tokens", "chunk_overlap_sentences")
 # Chroma needs an embedding on every record; article records are looked up by id only.
 _NO_VECTOR = [1.0]
-
-
-@dataclass
-class ChunkRecord:
-    id: str
-    text: str
-    meta: dict[str, Any]
-    similarity: float | None = None  # cosine similarity to the query, for dense results
-
-    @property
-    def spans(self) -> list[tuple[int, int]]:
-        """Body offsets of the chunk's sentences."""
-        return [tuple(pair) for pair in json.loads(self.meta["spans"])]  # type: ignore[misc]
 
 
 def _where(filters: Filters | None) -> dict[str, Any] | None:

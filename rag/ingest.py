@@ -30,9 +30,9 @@ from rag.chunking import chunk_sentences, embed_text
 from rag.config import Settings
 from rag.directives import chunk_spans, find_directives, flag_entry
 from rag.embedding import Embedder
-from rag.index import ChunkRecord, Index
+from rag.index import Index
 from rag.sentences import split_sentences
-from rag.types import Article, Chunk
+from rag.types import Article, Chunk, ChunkRecord
 
 Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
 

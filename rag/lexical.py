@@ -26,13 +26,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rag.errors import IndexUnavailable
-from rag.types import Filters
-
-if TYPE_CHECKING:
-    from rag.index import ChunkRecord
+from rag.types import ChunkRecord, Filters
 
 STATE = "newsdesk-lexical.json"
 FORMAT = 2  # 2: each chunk carries its article's version
@@ -316,7 +313,6 @@ class Snapshot:
 
 
 def _record(doc: Any) -> ChunkRecord:
-    from rag.index import ChunkRecord
 
     stored = json.loads(bytes(doc["record"][0]))
     return ChunkRecord(doc["id"][0], stored["text"], stored["meta"])

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from rag.config import Settings
 from rag.embedding import Embedder
 from rag.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
-from rag.index import ChunkRecord, Index
-from rag.types import Filters, Hit, Sentence, sentence_id
+from rag.index import Index
+from rag.types import ChunkRecord, Filters, Hit, Sentence, sentence_id
 
 MAX_QUESTION_CHARS = 2000
 

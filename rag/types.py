@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -142,3 +143,18 @@ class Filters:
         return self.published_before is None or (
             published is not None and published <= self.published_before
         )
+
+
+@dataclass
+class ChunkRecord:
+    """One chunk as the index stores it: its text and metadata (article, offsets, spans)."""
+
+    id: str
+    text: str
+    meta: dict[str, Any]
+    similarity: float | None = None  # cosine similarity to the query, for dense results
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Body offsets of the chunk's sentences."""
+        return [tuple(pair) for pair in json.loads(self.meta["spans"])]  # type: ignore[misc]
