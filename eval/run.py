@@ -241,7 +241,7 @@ def run_eval(
     return RunOutcome(summary, rows, golden, failed)
 
 
-def judge(
+def _judge(
     generator: Any, item: GoldItem, entry: dict[str, Any], timeout_s: float
 ) -> dict[str, Any] | None:
     answer = entry["answer"]
