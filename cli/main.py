@@ -1,4 +1,5 @@
-"""The `newsdesk` command line: ingest, search and manage indexes.
+"""The `newsdesk` command line: ingest, search, ask, manage indexes and feeds, serve; the
+evaluation commands come from `cli.evaluate`.
 
 Every domain error ends the command with exit code 2 and one line on stderr:
 `error: <ErrorName>: <message>`.
@@ -11,14 +12,14 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from rag.errors import InvalidDate, NewsdeskError
+from cli import evaluate
+from cli.common import IndexOpt, domain_errors, err, open_desk, out
+from rag.errors import InvalidDate
 
 # Models come from packages; never wait on a hub that is not there.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -27,33 +28,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 index_app = typer.Typer(no_args_is_help=True, help="Inspect and change indexes.")
 app.add_typer(index_app, name="index")
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
-
-IndexOpt = Annotated[
-    str, typer.Option("--index", "-i", help="Index name under indexes/, or a path.")
-]
-
-
-def _desk(**overrides: Any) -> Any:
-    from rag.config import Settings
-    from rag.desk import Desk
-
-    return Desk(Settings(**overrides))
-
-
-def domain_errors(command: Any) -> Any:
-    """Render our errors as one readable line and a non-zero exit, never a traceback."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except NewsdeskError as exc:
-            print(f"error: {exc.name}: {exc.message}", file=sys.stderr)
-            raise typer.Exit(2) from None
-
-    return run
+app.add_typer(evaluate.app, name="eval")
 
 
 @app.command("ingest")
@@ -74,7 +49,7 @@ def ingest_command(
 
     from rag.articles import load_articles
 
-    desk = _desk(embed_threads=0)  # an ingest has the machine to itself: every core
+    desk = open_desk(embed_threads=0)  # an ingest has the machine to itself: every core
     articles = load_articles(paths, desk.settings.max_article_chars)
     with Progress(
         TextColumn("embedding chunks"),
@@ -132,7 +107,7 @@ def search_command(
     from rag.types import Filters
 
     filters = Filters(tuple(source or ()), _epoch(since, "--since"), _epoch(until, "--until"))
-    hits = _desk().search(question, k, filters, index)
+    hits = open_desk().search(question, k, filters, index)
     if json_out:
         print(json.dumps([h.to_json() for h in hits], ensure_ascii=False, indent=2))
         return
@@ -169,7 +144,7 @@ def ask_command(
     ] = None,
 ) -> None:
     """A short answer whose every claim cites its source sentences."""
-    desk = _desk()
+    desk = open_desk()
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     try:
@@ -197,7 +172,7 @@ def ask_command(
 @domain_errors
 def stats_command(name: Annotated[str, typer.Argument(help="Index name or path.")]) -> None:
     """Articles, chunks and how the index was built."""
-    print(json.dumps(_desk().index(name).stats(), indent=2))
+    print(json.dumps(open_desk().index(name).stats(), indent=2))
 
 
 @index_app.command("delete")
@@ -207,7 +182,7 @@ def delete_command(
     article_id: Annotated[str, typer.Argument(help="The article to remove.")],
 ) -> None:
     """Remove one article and all its chunks."""
-    _desk().delete_article(article_id, name)
+    open_desk().delete_article(article_id, name)
     out.print(f"deleted {article_id} from {name}")
 
 
@@ -220,138 +195,8 @@ def drop_command(
     """Delete a whole index (to rebuild it with another embedder or chunker)."""
     if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete the whole index {name}?"):
         raise typer.Exit(1)
-    _desk().drop(name)
+    open_desk().drop(name)
     out.print(f"dropped {name}")
-
-
-# --- evaluation ------------------------------------------------------------------------------
-eval_app = typer.Typer(no_args_is_help=True, help="Evaluate answers against golden Q&A sets.")
-app.add_typer(eval_app, name="eval")
-EXIT_THRESHOLD = 3  # a --fail-under / --fail-over threshold was not met
-
-
-@eval_app.command("run")
-@domain_errors
-def eval_run_command(
-    set_path: Annotated[Path, typer.Option("--set", help="Golden set (JSONL).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for results, summary, report.")],
-    index: Annotated[
-        str | None, typer.Option("--index", "-i", help="Index name or path (default: default).")
-    ] = None,
-    backend: Annotated[
-        str | None, typer.Option(help="Generator: llamacpp, openai or extractive.")
-    ] = None,
-    url: Annotated[
-        str | None, typer.Option(help="Ask a running server (POST URL/v1/ask) instead.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(help="Only the first N questions.", min=1)] = None,
-    sample: Annotated[
-        int | None, typer.Option(help="A random sample of N questions (see --seed).", min=1)
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of --sample.")] = 0,
-    k: Annotated[int, typer.Option("-k", help="Retrieved chunks recorded.", min=1, max=100)] = 10,
-    judge: Annotated[
-        str | None, typer.Option(help="Generator backend that judges correctness (off).")
-    ] = None,
-    set_format: Annotated[str, typer.Option("--format", help="auto, golden or multihop.")] = "auto",
-    fail_under: Annotated[
-        list[str] | None,
-        typer.Option("--fail-under", help="METRIC=VALUE: exit 3 if the metric is below."),
-    ] = None,
-    fail_over: Annotated[
-        list[str] | None,
-        typer.Option("--fail-over", help="METRIC=VALUE: exit 3 if the metric is above."),
-    ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-) -> None:
-    """Answer a golden set, score it, write results.jsonl, summary.json and report.html."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    from eval.console import print_summary
-    from eval.run import RunOptions, run_eval
-    from eval.sets import load_set
-    from eval.summary import parse_thresholds
-    from rag.config import Settings
-
-    thresholds = parse_thresholds(fail_under or [], "under")
-    thresholds += parse_thresholds(fail_over or [], "over")
-    golden = load_set(set_path, set_format)
-    for problem in golden.problems:
-        print(f"warning: skipped {problem.render(set_path)}", file=sys.stderr)
-    options = RunOptions(
-        set_path=set_path,
-        out=out_dir,
-        index=index,
-        backend=backend,
-        url=url,
-        k=k,
-        limit=limit,
-        sample=sample,
-        seed=seed,
-        judge=judge,
-        format=golden.format,
-        thresholds=thresholds,
-    )
-    desk = None if url and not judge else _desk()
-    settings = desk.settings if desk is not None else Settings()
-    with Progress(
-        TextColumn("answering"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[note]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=json_out or not err.is_terminal,
-    ) as bar:
-        task = bar.add_task("eval", total=None, note="")
-        cached = 0
-
-        def progress(done: int, total: int, row: dict[str, Any]) -> None:
-            nonlocal cached
-            cached += row["cached"]
-            bar.update(task, completed=done, total=total, note=f"{cached} cached")
-
-        try:
-            outcome = run_eval(options, settings, desk, progress, golden)
-        finally:
-            if desk is not None:
-                desk.close()
-    if json_out:
-        print(json.dumps(outcome.summary, ensure_ascii=False, indent=2))
-    else:
-        print_summary(out, outcome.summary)
-        out.print(f"wrote {out_dir}/results.jsonl, summary.json, report.html", highlight=False)
-    for line in outcome.failed_thresholds:
-        print(line, file=sys.stderr)
-    if outcome.failed_thresholds:
-        raise typer.Exit(EXIT_THRESHOLD)
-
-
-@eval_app.command("compare")
-@domain_errors
-def eval_compare_command(
-    run_a: Annotated[Path, typer.Argument(help="Folder of the first run (the baseline).")],
-    run_b: Annotated[Path, typer.Argument(help="Folder of the second run.")],
-    json_out: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
-) -> None:
-    """Metric deltas (B - A) with paired-bootstrap intervals, and the questions that flipped."""
-    from eval.compare import compare_runs
-    from eval.console import print_comparison
-
-    result = compare_runs(run_a, run_b)
-    if json_out:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    print_comparison(out, result)
 
 
 feeds_app = typer.Typer(no_args_is_help=True, help="RSS/Atom feeds an index follows.")
@@ -418,7 +263,7 @@ def watch_command(
 
     from rag.feeds import poll_all, watch
 
-    desk = _desk()
+    desk = open_desk()
 
     def report(r: Any) -> None:
         out.print_json(data=asdict(r))
@@ -440,9 +285,11 @@ def serve_command(
     """Serve the HTTP API and the widget, as `make serve` does."""
     import uvicorn
 
-    if index:
-        os.environ["NEWSDESK_DEFAULT_INDEX"] = index
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port)
+    from api.main import create_app
+    from rag.config import Settings
+
+    settings = Settings(default_index=index) if index else Settings()
+    uvicorn.run(create_app(settings), host=host, port=port)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 def newsdesk(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     exe = VENV_BIN / "newsdesk"
-    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "rag.cli"]
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "cli"]
     env = dict(os.environ, NEWSDESK_INDEX_DIR=str(tmp_path / "indexes"))
     return subprocess.run(
         command + list(args), capture_output=True, text=True, env=env, timeout=300

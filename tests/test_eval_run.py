@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from eval.metrics import METRICS
-from rag.cli import app
 from tests.conftest import ROOT, SEEDS, free_port, wait_for_http
 from tests.test_eval_metrics import KeywordJudge  # registers the test judge backend
 

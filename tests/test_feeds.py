@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from rag.cli import app
+from cli.main import app
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import (
