@@ -65,8 +65,8 @@ bench: install
 	$(BIN)/python bench/run_all.py
 
 lint: install
-	$(BIN)/ruff check rag api eval tests bench
-	$(BIN)/ruff format --check rag api eval tests bench
+	$(BIN)/ruff check rag api eval cli tests bench
+	$(BIN)/ruff format --check rag api eval cli tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
