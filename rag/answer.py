@@ -26,7 +26,6 @@ repeats the question, stands in no sentence it read, or is too unsure (`rag.conf
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,12 +42,13 @@ from rag.citations import (
     is_abstention,
     parse_answer,
 )
+from rag.claim_stream import ClaimReader, json_field
 from rag.confidence import calibrated, corroborated_confidence, too_unsure
 from rag.config import Settings
 from rag.conflicts import find_conflicts
 from rag.context import ContextSentence, render_context, select_context
-from rag.directives import read_article
-from rag.errors import GeneratorUnavailable, UnknownArticle, UnsupportedLanguage
+from rag.errors import GeneratorUnavailable, UnsupportedLanguage
+from rag.followup import standalone
 from rag.generators.base import GenerationRequest, Generator
 from rag.parts import (
     MISSING,
@@ -72,9 +72,6 @@ from rag.prompts import (
     ANSWER_USER,
     NOTHING_FROM,
     REPORTS_DIFFER,
-    REWRITE_SCHEMA,
-    REWRITE_SYSTEM,
-    REWRITE_USER,
     SHORT_GRAMMAR,
     SHORT_SYSTEM,
     SHORT_USER,
@@ -85,21 +82,16 @@ from rag.prompts import (
 )
 from rag.question import COUNT, NAME, TIME, YESNO, Reading, read_question
 from rag.recency import Window
-from rag.retrieve import MAX_QUESTION_CHARS, Retriever, check_history, check_question
+from rag.retrieve import Retriever, check_history, check_question
 from rag.slots import Slots
 from rag.text import content_stems, foreign_language
-from rag.types import Filters, Hit, Sentence, iso_date, sentence_id
+from rag.types import Filters, Hit, iso_date
 
 Event = tuple[str, dict[str, Any]]
 SHORT_KINDS = (NAME, TIME, COUNT)  # questions answered by a name, a time or a number
 SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
 SHORT_MODE = "short"
 NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
-_REFERS_BACK = re.compile(
-    r"^(and|but|so|also|what about|how about)\b|\b(it|its|they|them|their|he|him|his|she|"
-    r"her|this|that|these|those|there|then|the same)\b",
-    re.I,
-)
 
 
 @dataclass
@@ -251,7 +243,9 @@ class Answerer:
         run = _Run(question, question, started)
         if history:
             with self._slot(run):
-                run.standalone = self._rewrite(question, history)
+                run.standalone = standalone(
+                    self.generator, question, history, self.settings.generator_timeout_s
+                )
             started = run.mark("rewrite_ms", started)
         k = k or self.settings.answer_hits
         reading = read_question(run.standalone, self.retriever.outlets(), now)
@@ -296,7 +290,7 @@ class Answerer:
         if latest:
             hits = _newest(hits, self.settings.gate_min_similarity)
         t = run.mark("retrieve_ms", started)
-        news = without_instructions(hits, self.retriever)
+        news = self.retriever.without_instructions(hits)
         brief = self._answers_short(reading)
         budget = self.settings.short_context_tokens if brief else None
         context = self.select_context(run.standalone, news, budget)
@@ -336,7 +330,7 @@ class Answerer:
         parts: list[dict[str, Any]] = []
         findings: list[Finding] = []
         for part_evidence in evidence:
-            part_evidence.hits = without_instructions(part_evidence.hits, self.retriever)
+            part_evidence.hits = self.retriever.without_instructions(part_evidence.hits)
             finding = find(part_evidence, self.retriever.embedder.embed)
             findings.append(finding)
             marks: list[int] = []
@@ -466,30 +460,10 @@ class Answerer:
             except GeneratorUnavailable as error:  # a timeout is one too
                 failed.append(error)
                 return None
-            said = (_json_field(raw, "answer") or raw).strip().lower()
+            said = (json_field(raw, "answer") or raw).strip().lower()
             return said if said in ("yes", "no") else None
 
         return judge
-
-    def _rewrite(self, question: str, history: Sequence[dict[str, str]]) -> str:
-        turns = "\n".join(f"{h.get('role', 'user')}: {h.get('content', '')}" for h in history[-6:])
-        if not self.generator.uses_llm:
-            return _glued(question, history)
-        request = GenerationRequest(
-            messages=[
-                {"role": "system", "content": REWRITE_SYSTEM},
-                {"role": "user", "content": REWRITE_USER.format(history=turns, question=question)},
-            ],
-            json_schema=REWRITE_SCHEMA if self.generator.supports_json_schema else None,
-            max_tokens=80,
-            timeout_s=self.settings.generator_timeout_s,
-        )
-        raw = "".join(self.generator.stream(request))
-        data = parse_answer(raw)  # tolerant JSON reading
-        rewritten = _json_field(raw, "question") or (data.claims[0].text if data.claims else "")
-        if rewritten.strip().lower() in ("", question.lower()):
-            return _glued(question, history)  # the model did not rewrite: keep the context
-        return rewritten.strip()
 
     def _generate(
         self, run: _Run, context: list[ContextSentence], news: Sequence[Hit], t: float
@@ -852,114 +826,3 @@ def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[
             }
         )
     return out
-
-
-def without_instructions(hits: Sequence[Hit], retriever: Retriever) -> list[Hit]:
-    """The hits without those from articles ingest flagged for text that tells its reader what
-    to do or say rather than reporting (`rag.directives`): the rest of such an article was
-    written by the same hand, so none of it is evidence, and none of it is cited. (On real news
-    the model flags no article: `bench/directive_fit.py`.) An article indexed without its flags,
-    by an older ingest, is read for them now."""
-    ids = sorted({h.article_id for h in hits})
-    flags = retriever.index.flags(ids)
-    unread = [i for i in ids if flags.get(i) is None]
-    if unread and hasattr(retriever.embedder, "embed_spans"):
-        for article_id in unread:
-            try:
-                article, spans = retriever.index.get_article(article_id)
-            except UnknownArticle:
-                # A write in flight: its chunks are searchable just before its record is
-                # written, and each chunk carries what ingest read in it.
-                flags[article_id] = _read_in_chunks(hits, article_id, retriever)
-                continue
-            sentences = [
-                Sentence(sentence_id(article_id, n), n, article.body[a:b], a, b)
-                for n, (a, b) in enumerate(spans)
-            ]
-            found = read_article(retriever.embedder, article.title, sentences, article.body)
-            flags[article_id] = [{"positions": found}] if found else []
-    return [h for h in hits if not flags.get(h.article_id)]
-
-
-def _read_in_chunks(
-    hits: Sequence[Hit], article_id: str, retriever: Retriever
-) -> list[dict[str, Any]]:
-    chunks = retriever.index.chunks_by_id([h.chunk_id for h in hits if h.article_id == article_id])
-    found = sorted(
-        {int(p) for c in chunks.values() for p in json.loads(c.meta.get("directives") or "[]")}
-    )
-    return [{"positions": found}] if found else []
-
-
-def _glued(question: str, history: Sequence[dict[str, str]]) -> str:
-    """A follow-up that refers back ("it", "what about...") read together with the last user
-    turn; a question that stands on its own is left alone."""
-    if not _REFERS_BACK.search(question):
-        return question
-    last = next((h["content"] for h in reversed(history) if h.get("role") == "user"), "")
-    # Each is within the question limit; together they are kept within it too, by the end of
-    # the earlier turn, the words nearest the follow-up.
-    room = MAX_QUESTION_CHARS - len(question) - 1
-    if len(last) > room:
-        last = last[len(last) - room :].partition(" ")[2] if room > 0 else ""
-    return f"{last} {question}".strip()
-
-
-def _json_field(raw: str, key: str) -> str | None:
-    import json
-
-    try:
-        value = json.loads(raw).get(key)
-    except (json.JSONDecodeError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
-
-
-class ClaimReader:
-    """Reads the answer JSON as it streams: the text of each claim as it grows, then the claim.
-
-    Yields ("text", (claim index, delta)) for new characters of claim texts (a space before
-    every claim but the first), and
-    ("claim", Claim) once a claim's object is complete.
-    """
-
-    _TEXT = re.compile(r'"text"\s*:\s*"((?:[^"\\]|\\.)*)')
-    _OBJECT = re.compile(
-        r'\{\s*"text"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,\s*"cite"\s*:\s*\[([^\]]*)\]\s*\}'
-    )
-
-    def __init__(self) -> None:
-        self.buffer = ""
-        self.emitted: list[int] = []  # characters of each claim's text already yielded
-        self.claims_seen = 0
-
-    def feed(self, delta: str) -> Iterator[tuple[str, Any]]:
-        import json
-
-        self.buffer += delta
-        for i, match in enumerate(self._TEXT.finditer(self.buffer)):
-            partial = _decode_partial(match.group(1))
-            if i >= len(self.emitted):
-                self.emitted.append(0)
-            if len(partial) > self.emitted[i]:
-                # Claims are separated by a space, sent with the claim's first characters.
-                lead = " " if i > 0 and self.emitted[i] == 0 else ""
-                yield "text", (i, lead + partial[self.emitted[i] :])
-                self.emitted[i] = len(partial)
-        for match in list(self._OBJECT.finditer(self.buffer))[self.claims_seen :]:
-            self.claims_seen += 1
-            text = json.loads(f'"{match.group(1)}"')
-            cites = [int(x) for x in re.findall(r"\d+", match.group(2))]
-            yield "claim", Claim(text.strip(), cites)
-
-
-def _decode_partial(escaped: str) -> str:
-    """Decode a JSON string body that may end inside an escape sequence."""
-    import json
-
-    for cut in range(len(escaped), max(len(escaped) - 6, -1), -1):
-        try:
-            return json.loads(f'"{escaped[:cut]}"')
-        except json.JSONDecodeError:
-            continue
-    return ""

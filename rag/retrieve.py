@@ -7,11 +7,14 @@ holds the chunks of those, and dense hits are read from it by id.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from typing import Any
 
 from rag.config import Settings
+from rag.directives import read_article
 from rag.embedding import Embedder
-from rag.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong
+from rag.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong, UnknownArticle
 from rag.index import Index
 from rag.types import ChunkRecord, Filters, Hit, Sentence, sentence_id
 
@@ -84,6 +87,39 @@ class Retriever:
     def warm(self) -> None:
         """Open the lexical index now, rebuilding it if it lags (a service does it at start)."""
         self.index.lexical.outlets()
+
+    def without_instructions(self, hits: Sequence[Hit]) -> list[Hit]:
+        """The hits without those from articles ingest flagged for text that tells its reader what
+        to do or say rather than reporting (`rag.directives`): the rest of such an article was
+        written by the same hand, so none of it is evidence, and none of it is cited. (On real news
+        the model flags no article: `bench/directive_fit.py`.) An article indexed without its flags,
+        by an older ingest, is read for them now."""
+        ids = sorted({h.article_id for h in hits})
+        flags = self.index.flags(ids)
+        unread = [i for i in ids if flags.get(i) is None]
+        if unread and hasattr(self.embedder, "embed_spans"):
+            for article_id in unread:
+                try:
+                    article, spans = self.index.get_article(article_id)
+                except UnknownArticle:
+                    # A write in flight: its chunks are searchable just before its record is
+                    # written, and each chunk carries what ingest read in it.
+                    flags[article_id] = self._read_in_chunks(hits, article_id)
+                    continue
+                sentences = [
+                    Sentence(sentence_id(article_id, n), n, article.body[a:b], a, b)
+                    for n, (a, b) in enumerate(spans)
+                ]
+                found = read_article(self.embedder, article.title, sentences, article.body)
+                flags[article_id] = [{"positions": found}] if found else []
+        return [h for h in hits if not flags.get(h.article_id)]
+
+    def _read_in_chunks(self, hits: Sequence[Hit], article_id: str) -> list[dict[str, Any]]:
+        chunks = self.index.chunks_by_id([h.chunk_id for h in hits if h.article_id == article_id])
+        found = sorted(
+            {int(p) for c in chunks.values() for p in json.loads(c.meta.get("directives") or "[]")}
+        )
+        return [{"positions": found}] if found else []
 
 
 def _hit(record: ChunkRecord, score: float) -> Hit:

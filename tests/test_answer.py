@@ -166,7 +166,7 @@ def test_new_topic_after_a_conversation_is_not_glued_to_it(desk: Desk) -> None:
 
 
 def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
-    from rag.answer import ClaimReader
+    from rag.claim_stream import ClaimReader
 
     pieces = [
         '{"answerable": true, "sentences": [{"text": "',

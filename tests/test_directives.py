@@ -100,7 +100,6 @@ def test_an_order_in_ordinary_wording_is_flagged_at_ingest_and_never_cited(
     """Beside the seed, an article whose planted order names neither "ignore" nor
     "instructions": ingest flags it, it stays searchable, and the answer neither cites it nor
     carries what it dictates."""
-    from rag.answer import without_instructions
     from rag.config import Settings
     from rag.desk import Desk
     from tests.conftest import SEEDS
@@ -130,7 +129,7 @@ def test_an_order_in_ordinary_wording_is_flagged_at_ingest_and_never_cited(
     assert flag["kind"] == "directive" and flag["reason"]
     assert index.stats()["flagged"]["planted-analysis"] == [flag]
     assert index.flags([SEED])[SEED] == []  # the real article is read and found clean
-    evidence = without_instructions(hits, desk.retriever())
+    evidence = desk.retriever().without_instructions(hits)
     assert evidence and not any(h.article_id == "planted-analysis" for h in evidence)
     answer = desk.answer("Has Ukraine accepted the talks Russia offered Zelensky?")
     assert all(c.text != order for c in answer.citations + answer.related)
@@ -140,7 +139,6 @@ def test_an_order_in_ordinary_wording_is_flagged_at_ingest_and_never_cited(
 def test_an_article_indexed_without_flags_is_read_when_it_is_retrieved(tmp_path, embedder) -> None:
     """An index written before articles carried flags (none stored): the answer reads the
     retrieved article then, and still keeps it out."""
-    from rag.answer import without_instructions
     from rag.config import Settings
     from rag.desk import Desk
     from rag.types import Article
@@ -160,7 +158,7 @@ def test_an_article_indexed_without_flags_is_read_when_it_is_retrieved(tmp_path,
     assert index.flags() == {"old": None, "clean": None}
     hits = desk.search("Who gave the keynote?", k=4)
     assert {h.article_id for h in hits} == {"old", "clean"}
-    assert {h.article_id for h in without_instructions(hits, desk.retriever())} == {"clean"}
+    assert {h.article_id for h in desk.retriever().without_instructions(hits)} == {"clean"}
 
 
 def test_a_correction_that_reuses_a_chunk_keeps_what_was_read_in_it(tmp_path, embedder) -> None:
