@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from rag import short
+from rag.answer_types import Answer, AnswerSentence, Citation
 from rag.citations import (
     COVERS_QUESTION,
     SOURCE_WORDS,
@@ -45,7 +46,7 @@ from rag.citations import (
 from rag.claim_stream import ClaimReader, json_field
 from rag.confidence import calibrated, corroborated_confidence, too_unsure
 from rag.config import Settings
-from rag.conflicts import find_conflicts
+from rag.conflicts import CLOSEST, show_conflicts
 from rag.context import ContextSentence, render_context, select_context
 from rag.errors import GeneratorUnavailable, UnsupportedLanguage
 from rag.followup import standalone
@@ -55,12 +56,13 @@ from rag.parts import (
     SUPPORTED,
     Finding,
     PartEvidence,
-    attribution,
     candidates_of,
     decides,
     find,
     gather,
     merged_hits,
+    parts_found,
+    shown_part,
     verdict,
 )
 from rag.prompts import (
@@ -71,7 +73,6 @@ from rag.prompts import (
     ANSWER_SYSTEM,
     ANSWER_USER,
     NOTHING_FROM,
-    REPORTS_DIFFER,
     SHORT_GRAMMAR,
     SHORT_SYSTEM,
     SHORT_USER,
@@ -85,83 +86,13 @@ from rag.recency import Window
 from rag.retrieve import Retriever, check_history, check_question
 from rag.slots import Slots
 from rag.text import content_stems, foreign_language
-from rag.types import Filters, Hit, iso_date
+from rag.types import Filters, Hit
 
 Event = tuple[str, dict[str, Any]]
 SHORT_KINDS = (NAME, TIME, COUNT)  # questions answered by a name, a time or a number
 SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
 SHORT_MODE = "short"
 NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
-
-
-@dataclass
-class Citation:
-    n: int
-    article_id: str
-    title: str
-    source: str | None
-    url: str | None
-    published_at: str | None
-    sentence_id: str
-    text: str
-    char_start: int
-    char_end: int
-    updated_at: str | None = None  # a corrected article: when the correction came
-
-    @classmethod
-    def of(cls, n: int, item: ContextSentence) -> Citation:
-        s = item.sentence
-        return cls(
-            n,
-            item.article_id,
-            item.title,
-            item.source,
-            item.url,
-            iso_date(item.published_at),
-            s.id,
-            s.text,
-            s.char_start,
-            s.char_end,
-            iso_date(item.updated_at),
-        )
-
-
-@dataclass
-class AnswerSentence:
-    text: str
-    citations: list[int]  # numbers into Answer.citations
-    supported: bool
-
-
-@dataclass
-class Answer:
-    question: str
-    standalone_question: str
-    text: str  # supported sentences with [n] markers, or the abstention
-    sentences: list[AnswerSentence]  # every claim the model made, supported or not
-    citations: list[Citation]
-    abstained: bool
-    related: list[Citation] = field(default_factory=list)  # closest sentences, on abstention
-    timings: dict[str, float] = field(default_factory=dict)
-    model: str = ""
-    backend: str = ""
-    # The question's parts: {source, asks, finding, citations, status} each (`rag.parts`)
-    parts: list[dict[str, Any]] = field(default_factory=list)
-    # The publication window a relative time in the question named (rag.recency), if any.
-    window: dict[str, Any] | None = None
-    # Reports that differ on what the answer cites (rag.conflicts): {reason, citations} each.
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    # How the answer was made: "short" (a name, time or number, located), "claims" (written
-    # claims, each checked), "parts" (a verdict composed from what each outlet says).
-    mode: str = ""
-    # A short answer: the model's probability of its reply, where the backend reports token
-    # probabilities, and the probability that the answer is right, calibrated from it on the
-    # MultiHop-RAG dev split (rag.confidence). None where the backend reports none.
-    reply_probability: float | None = None
-    confidence: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass
@@ -314,10 +245,10 @@ class Answerer:
                     reads = self.generator.uses_llm and reading.kind == YESNO
                     judge = self.judge(run.standalone) if reads else None
                     embedder = self.retriever.embedder
-                    _show_conflicts(answer, reading.kind, others, embedder, judge, context)
+                    show_conflicts(answer, reading.kind, others, embedder, judge, context)
                     run.mark("conflicts_ms", t)
                     run.mark("total_ms", run.started)
-                    answer.parts = _parts_found(evidence, answer)
+                    answer.parts = parts_found(evidence, answer)
                 yield kind, payload
 
     def _decide(self, run: _Run, reading: Reading, evidence: list[PartEvidence]) -> Iterator[Event]:
@@ -341,7 +272,7 @@ class Answerer:
                     citations.append(Citation.of(numbers[key], finding.sentence))
                     yield "citation", asdict(citations[-1])
                 marks = [numbers[key]]
-            part = _part(finding, marks)
+            part = shown_part(finding, marks)
             parts.append(part)
             if finding.status != MISSING:
                 sentences.append(AnswerSentence(part["finding"], marks, True))
@@ -734,95 +665,3 @@ class _Verified:
                 "citations": marks,
             },
         )
-
-
-CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
-
-
-def _show_conflicts(
-    answer: Answer,
-    kind: str,
-    news: Sequence[ContextSentence],
-    embedder: Any,
-    judge: Callable[[str], str | None] | None = None,
-    context: Sequence[ContextSentence] = (),
-) -> None:
-    """Where another outlet's report in the articles the context reads differs from a cited
-    sentence, the answer shows both, each attributed, and picks neither: the reports that
-    differ lead, then the rest. An abstention is read the same way from the context sentences
-    closest to the question: reports that differ are often why no answer could be given, and
-    they are shown instead of "does not say"."""
-    unique: dict[str, ContextSentence] = {}
-    for item in news:
-        unique.setdefault(item.sentence.id, item)
-    if answer.abstained:
-        cited = sorted(context, key=lambda c: -c.relevance)[:CLOSEST]
-    else:
-        cited_ids = {c.sentence_id for c in answer.citations}
-        cited = [c for c in unique.values() if c.sentence.id in cited_ids]
-    found = find_conflicts(kind, cited, list(unique.values()), embedder.embed, judge)
-    if not found:
-        return
-    if answer.abstained:
-        answer.abstained, answer.sentences, answer.related = False, [], []
-    numbers = {c.sentence_id: c.n for c in answer.citations}
-    shown: list[AnswerSentence] = [AnswerSentence(REPORTS_DIFFER, [], True)]
-    for conflict in found:
-        marks = []
-        for side in conflict.sides:
-            if side.sentence.id not in numbers:
-                numbers[side.sentence.id] = len(answer.citations) + 1
-                answer.citations.append(Citation.of(numbers[side.sentence.id], side))
-            marks.append(numbers[side.sentence.id])
-            shown.append(
-                AnswerSentence(f"{attribution(side)}: {side.sentence.text}", [marks[-1]], True)
-            )
-        answer.conflicts.append({"reason": conflict.reason, "citations": marks})
-    differing = {m for c in answer.conflicts for m in c["citations"]}
-    answer.sentences = shown + [s for s in answer.sentences if not set(s.citations) & differing]
-    answer.text = " ".join(
-        " ".join([s.text, "".join(f"[{n}]" for n in s.citations)]).strip()
-        for s in answer.sentences
-        if s.supported
-    )
-
-
-def _part(finding: Finding, marks: list[int]) -> dict[str, Any]:
-    """A part as the answer shows it: the outlet, what is asked of it, and what it says."""
-    source = " / ".join(finding.part.outlets) or None
-    item = finding.sentence
-    if finding.status == MISSING or item is None:
-        text = NOTHING_FROM.format(source or "any outlet")
-    elif finding.status == SUPPORTED:
-        text = f"{attribution(item)}: “{item.sentence.text}”"
-    else:
-        text = (
-            f"{attribution(item)} does not say that {finding.part.text}; "
-            f"the closest it comes: “{item.sentence.text}”"
-        )
-    return {
-        "source": source,
-        "asks": finding.part.text,
-        "finding": text,
-        "citations": marks,
-        "status": finding.status,
-    }
-
-
-def _parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[str, Any]]:
-    """For an answer the model wrote: each named part, with the cited sentences from its
-    outlet."""
-    out = []
-    for e in evidence:
-        cited = [c for c in answer.citations if c.source in e.part.sources]
-        status = MISSING if not e.hits else SUPPORTED if cited else "not cited"
-        out.append(
-            {
-                "source": " / ".join(e.part.outlets) or None,
-                "asks": e.part.text,
-                "finding": " ".join(f"“{c.text}” [{c.n}]" for c in cited) or None,
-                "citations": [c.n for c in cited],
-                "status": status,
-            }
-        )
-    return out

@@ -18,10 +18,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from rag.answer_types import Answer, AnswerSentence, Citation
 from rag.context import ContextSentence
+from rag.parts import attribution
+from rag.prompts import REPORTS_DIFFER
 from rag.question import COUNT, NAME, TIME, YESNO, parser
 
 NUMBER, NAMED, WHEN = "number", "name", "time"
@@ -249,3 +253,54 @@ def _amount(ent) -> bool:  # type: ignore[no-untyped-def]
 def _normal(text: str) -> str:
     digits = re.sub(r"[^\d.]", "", text)
     return digits.strip(".") or text.lower().removeprefix("the ")
+
+
+CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
+
+
+def show_conflicts(
+    answer: Answer,
+    kind: str,
+    news: Sequence[ContextSentence],
+    embedder: Any,
+    judge: Callable[[str], str | None] | None = None,
+    context: Sequence[ContextSentence] = (),
+) -> None:
+    """Where another outlet's report in the articles the context reads differs from a cited
+    sentence, the answer shows both, each attributed, and picks neither: the reports that
+    differ lead, then the rest. An abstention is read the same way from the context sentences
+    closest to the question: reports that differ are often why no answer could be given, and
+    they are shown instead of "does not say"."""
+    unique: dict[str, ContextSentence] = {}
+    for item in news:
+        unique.setdefault(item.sentence.id, item)
+    if answer.abstained:
+        cited = sorted(context, key=lambda c: -c.relevance)[:CLOSEST]
+    else:
+        cited_ids = {c.sentence_id for c in answer.citations}
+        cited = [c for c in unique.values() if c.sentence.id in cited_ids]
+    found = find_conflicts(kind, cited, list(unique.values()), embedder.embed, judge)
+    if not found:
+        return
+    if answer.abstained:
+        answer.abstained, answer.sentences, answer.related = False, [], []
+    numbers = {c.sentence_id: c.n for c in answer.citations}
+    shown: list[AnswerSentence] = [AnswerSentence(REPORTS_DIFFER, [], True)]
+    for conflict in found:
+        marks = []
+        for side in conflict.sides:
+            if side.sentence.id not in numbers:
+                numbers[side.sentence.id] = len(answer.citations) + 1
+                answer.citations.append(Citation.of(numbers[side.sentence.id], side))
+            marks.append(numbers[side.sentence.id])
+            shown.append(
+                AnswerSentence(f"{attribution(side)}: {side.sentence.text}", [marks[-1]], True)
+            )
+        answer.conflicts.append({"reason": conflict.reason, "citations": marks})
+    differing = {m for c in answer.conflicts for m in c["citations"]}
+    answer.sentences = shown + [s for s in answer.sentences if not set(s.citations) & differing]
+    answer.text = " ".join(
+        " ".join([s.text, "".join(f"[{n}]" for n in s.citations)]).strip()
+        for s in answer.sentences
+        if s.supported
+    )

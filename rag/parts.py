@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from rag.answer_types import Answer
 from rag.context import ContextSentence, is_heading
+from rag.prompts import NOTHING_FROM
 from rag.question import YESNO, Part, Reading
 from rag.retrieve import Retriever
 from rag.support import SupportModel, default_model, features
@@ -152,4 +155,45 @@ def candidates_of(hits: Sequence[Hit]) -> list[ContextSentence]:
                     updated_at=hit.updated_at,
                 )
             )
+    return out
+
+
+def shown_part(finding: Finding, marks: list[int]) -> dict[str, Any]:
+    """A part as the answer shows it: the outlet, what is asked of it, and what it says."""
+    source = " / ".join(finding.part.outlets) or None
+    item = finding.sentence
+    if finding.status == MISSING or item is None:
+        text = NOTHING_FROM.format(source or "any outlet")
+    elif finding.status == SUPPORTED:
+        text = f"{attribution(item)}: “{item.sentence.text}”"
+    else:
+        text = (
+            f"{attribution(item)} does not say that {finding.part.text}; "
+            f"the closest it comes: “{item.sentence.text}”"
+        )
+    return {
+        "source": source,
+        "asks": finding.part.text,
+        "finding": text,
+        "citations": marks,
+        "status": finding.status,
+    }
+
+
+def parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[str, Any]]:
+    """For an answer the model wrote: each named part, with the cited sentences from its
+    outlet."""
+    out = []
+    for e in evidence:
+        cited = [c for c in answer.citations if c.source in e.part.sources]
+        status = MISSING if not e.hits else SUPPORTED if cited else "not cited"
+        out.append(
+            {
+                "source": " / ".join(e.part.outlets) or None,
+                "asks": e.part.text,
+                "finding": " ".join(f"“{c.text}” [{c.n}]" for c in cited) or None,
+                "citations": [c.n for c in cited],
+                "status": status,
+            }
+        )
     return out

@@ -17,7 +17,8 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import AskKey, DeskDep, request_backend
 from api.schemas import AnswerOut, AskIn
-from rag.answer import Answer, Answerer, check_language
+from rag.answer import Answerer, check_language
+from rag.answer_types import Answer
 from rag.errors import NewsdeskError
 from rag.retrieve import check_history, check_question
 

@@ -21,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AskKey, DeskDep, allowed_backends, request_backend
 from api.schemas import Text
-from rag.answer import Answer, Citation, check_language
+from rag.answer import check_language
+from rag.answer_types import Answer, Citation
 from rag.errors import EmptyQuestion, NewsdeskError
 from rag.retrieve import check_history, check_question
 
