@@ -434,7 +434,7 @@ def test_each_hop_connects_to_the_address_that_was_checked(
     the test cannot run a DNS server that rebinds."""
     import socket
 
-    import rag.feeds
+    import rag.feeds.web
 
     server, base = site
     port = int(base.rsplit(":", 1)[1])
@@ -448,7 +448,7 @@ def test_each_hop_connects_to_the_address_that_was_checked(
         address = next(answers) if host == "news.test" else host
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
-    monkeypatch.setattr(rag.feeds.socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(rag.feeds.web.socket, "getaddrinfo", rebinding)
     got = fetch(f"http://news.test:{port}/start", settings)
     assert (got.status, got.url, got.body) == (
         200,
