@@ -31,7 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-from _server import serve  # noqa: E402
+from servers import serve  # noqa: E402
 
 NAME = "hostile"
 MAX_BODY = 8_000_000  # NEWSDESK_MAX_BODY_BYTES's default

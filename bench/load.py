@@ -6,7 +6,7 @@ Run from the project root:
     .venv/bin/python bench/load.py --backend llamacpp --clients 8 --duration 300 --warmup 60
 
 A temporary index is built from seeds/ with `newsdesk ingest` (as `make index` does), then
-`uvicorn api.main:create_app --factory` serves it on 127.0.0.1 (bench/_server.py), configured
+`uvicorn api.main:create_app --factory` serves it on 127.0.0.1 (bench/servers.py), configured
 by NEWSDESK_* variables. The rate limit is lifted (NEWSDESK_RATE_LIMIT, default 120/minute per
 key or address): every client here shares one address, so the default would measure the
 limiter, not the service. The generator queue keeps its defaults (1 slot, 4 waiting).
@@ -37,8 +37,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-import _server  # noqa: E402
 import httpx  # noqa: E402
+import servers  # noqa: E402
 
 NAME = "load"
 SEED_SET = C.ROOT / "eval" / "sets" / "seed.jsonl"
@@ -92,7 +92,7 @@ async def client(
             await asyncio.sleep(max(0.0, min(wait, stop - time.perf_counter())))
 
 
-async def sample_rss(server: _server.Server, t0: float, run: Run, done: asyncio.Event) -> None:
+async def sample_rss(server: servers.Server, t0: float, run: Run, done: asyncio.Event) -> None:
     while not done.is_set():
         run.rss.append((time.perf_counter() - t0, server.rss_mb()))
         with contextlib.suppress(TimeoutError):
@@ -100,7 +100,7 @@ async def sample_rss(server: _server.Server, t0: float, run: Run, done: asyncio.
     run.rss.append((time.perf_counter() - t0, server.rss_mb()))
 
 
-async def drive(server: _server.Server, questions: list[str], args: argparse.Namespace) -> Run:
+async def drive(server: servers.Server, questions: list[str], args: argparse.Namespace) -> Run:
     run = Run()
     limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     timeout = httpx.Timeout(args.timeout, connect=10.0)
@@ -184,7 +184,7 @@ def main() -> None:
     with C.temp_index_dir(NAME) as tmp:
         C.ingest_with_cli(tmp, [C.ROOT / "seeds"])
         started = time.perf_counter()
-        with _server.serve(tmp, **settings) as server:
+        with servers.serve(tmp, **settings) as server:
             ready_s = time.perf_counter() - started
             print(
                 f"server ready at {server.url} in {ready_s:.1f}s; load for "

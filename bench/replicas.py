@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -31,31 +30,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-from _server import HOST, Server, free_port, serve  # noqa: E402
+from servers import HOST, Server, chroma, serve  # noqa: E402
 
 NAME = "replicas"
 KEY = "bench-write-key"
 HEADERS = {"X-API-Key": KEY}
 FIELDS = ("id", "title", "body", "source", "url", "published_at", "author", "category")
-
-
-def chroma_server(folder: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(folder), "--host", HOST, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{HOST}:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                return proc, port
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("chroma run did not start")
 
 
 def build(tmp: Path, rows: list[dict], port: int) -> None:
@@ -185,29 +165,24 @@ def main() -> None:
     info = C.machine_info()
     rows = [{k: r[k] for k in FIELDS if r.get(k)} for r in C.read_jsonl(C.ARTICLES)]
     base, arriving = rows[: -2 * args.trials], rows[-2 * args.trials :]
-    with C.temp_index_dir("replicas") as tmp:
-        chroma, port = chroma_server(tmp / "chroma")
-        try:
-            settings: dict[str, Any] = dict(
-                chroma_host=HOST,
-                chroma_port=port,
-                default_index="news",
-                generator_backend="extractive",
-                write_keys=f'["{KEY}"]',
-                rate_limit="100000/minute",
-                cli=True,
-            )
-            for folder in ("one", "two"):
-                (tmp / folder).mkdir()
-            build(tmp, base, port)
-            with serve(tmp / "one", **settings) as one, serve(tmp / "two", **settings) as two:
-                for s in (one, two):
-                    search_ms(s, "warm up")
-                other = [trial(one, two, r) for r in arriving[: args.trials]]
-                same = [trial(one, one, r) for r in arriving[args.trials :]]
-        finally:
-            chroma.terminate()
-            chroma.wait(30)
+    with C.temp_index_dir("replicas") as tmp, chroma(tmp / "chroma") as (_, port):
+        settings: dict[str, Any] = dict(
+            chroma_host=HOST,
+            chroma_port=port,
+            default_index="news",
+            generator_backend="extractive",
+            write_keys=f'["{KEY}"]',
+            rate_limit="100000/minute",
+            cli=True,
+        )
+        for folder in ("one", "two"):
+            (tmp / folder).mkdir()
+        build(tmp, base, port)
+        with serve(tmp / "one", **settings) as one, serve(tmp / "two", **settings) as two:
+            for s in (one, two):
+                search_ms(s, "warm up")
+            other = [trial(one, two, r) for r in arriving[: args.trials]]
+            same = [trial(one, one, r) for r in arriving[args.trials :]]
 
     markdown = render(args.trials, len(base), other, same, info)
     C.write_results(

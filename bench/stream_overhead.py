@@ -8,7 +8,7 @@ Run from the project root:
 Goal: from sending POST /v1/ask/stream to receiving the first `token` event, a client waits the
 pipeline's own time to first token plus at most 50 ms.
 
-A real server (bench/_server.py: uvicorn on 127.0.0.1, index of seeds/, rate limit lifted) is
+A real server (bench/servers.py: uvicorn on 127.0.0.1, index of seeds/, rate limit lifted) is
 asked the seed questions one at a time on a keep-alive connection. Client TTFT is from sending
 the request to having read the first `token` event. The `done` event's answer carries the
 pipeline's timings (rag/answer.py), both from the pipeline's start:
@@ -34,8 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-import _server  # noqa: E402
 import httpx  # noqa: E402
+import servers  # noqa: E402
 
 NAME = "stream_overhead"
 SEED_SET = C.ROOT / "eval" / "sets" / "seed.jsonl"
@@ -98,7 +98,7 @@ def main() -> None:
     with C.temp_index_dir(NAME) as tmp:
         C.ingest_with_cli(tmp, [C.ROOT / "seeds"])
         with (
-            _server.serve(tmp, **settings) as server,
+            servers.serve(tmp, **settings) as server,
             httpx.Client(base_url=server.url, timeout=600) as http,
         ):
             print(f"server ready at {server.url}; {len(questions)} questions x {reps}", flush=True)

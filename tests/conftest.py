@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,6 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from bench.servers import chroma  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
 from rag.embedding import EMBEDDERS, MiniLM  # noqa: E402
@@ -68,51 +65,11 @@ def embedder() -> MiniLM:
     return MiniLM()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real `chroma run` on 127.0.0.1, for the whole session."""
-    chroma = shutil.which("chroma", path=str(VENV_BIN)) or shutil.which("chroma")
-    assert chroma, "the chroma command (from the chromadb package) is not installed"
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc=proc)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+    with chroma(tmp_path_factory.mktemp("chroma-server")) as address:
+        yield address
 
 
 @pytest.fixture(params=["embedded", "server"])

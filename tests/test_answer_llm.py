@@ -12,11 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
+from bench.servers import free_port
 from rag.articles import make_article
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import GeneratorUnavailable
-from tests.conftest import SEEDS, free_port
+from tests.conftest import SEEDS
 from tests.test_answer import PLANTED
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]

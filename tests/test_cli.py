@@ -79,7 +79,9 @@ def test_bad_article_leaves_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_serve_starts_the_service_on_the_given_port_and_index(tmp_path: Path) -> None:
-    from tests.conftest import free_port, wait_for_http
+    import httpx
+
+    from bench.servers import free_port, serve
 
     env = dict(os.environ, HF_HUB_OFFLINE="1", NEWSDESK_INDEX_DIR=str(tmp_path / "indexes"),
                NEWSDESK_GENERATOR_BACKEND="extractive")  # fmt: skip
@@ -89,24 +91,20 @@ def test_serve_starts_the_service_on_the_given_port_and_index(tmp_path: Path) ->
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
     port = free_port()
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "newsdesk"), "serve", "--port", str(port), "--index", "served"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/readyz", timeout=180, proc=proc)
-        import httpx
-
+    with serve(
+        tmp_path / "indexes",
+        ready_timeout=180,
+        cli=True,
+        port=port,
+        cli_args=("--index", "served"),
+        generator_backend="extractive",
+    ) as server:
+        assert server.url == f"http://127.0.0.1:{port}"
         answer = httpx.post(
-            f"http://127.0.0.1:{port}/v1/ask",
-            json={"question": "Who invited Zelensky to Moscow?"},
-            timeout=60,
+            f"{server.url}/v1/ask", json={"question": "Who invited Zelensky to Moscow?"}, timeout=60
         ).json()
         assert answer["citations"] and answer["backend"] == "extractive"
-        assert httpx.get(f"http://127.0.0.1:{port}/widget.js", timeout=10).status_code == 200
-    finally:
-        proc.terminate()
-        proc.wait(15)
+        assert httpx.get(f"{server.url}/widget.js", timeout=10).status_code == 200
 
 
 def test_index_drop_deletes_an_index_and_nothing_else(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from bench.servers import free_port
 from rag.articles import make_article
 from rag.conflicts import find_conflicts
 from rag.context import ContextSentence
@@ -16,7 +17,7 @@ from rag.desk import Desk
 from rag.prompts import REPORTS_DIFFER
 from rag.question import COUNT, NAME, YESNO
 from rag.sentences import split_sentences
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 
 PAIRS = {r["id"]: r for r in map(json.loads, (ROOT / "eval/sets/conflicts.jsonl").open())}
 

@@ -6,19 +6,17 @@ server in a subprocess for --url).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from bench.servers import serve
 from cli.main import app
 from eval.metrics import METRICS
-from tests.conftest import ROOT, SEEDS, free_port, wait_for_http
+from tests.conftest import ROOT, SEEDS
 from tests.test_eval_metrics import KeywordJudge  # registers the test judge backend
 
 SEED_SET = ROOT / "eval" / "sets" / "seed.jsonl"
@@ -296,23 +294,11 @@ def test_judge_adds_verdicts_without_answering_again(index_dir, seed_run, tmp_pa
 
 @pytest.mark.slow
 def test_eval_against_a_real_server_matches_the_local_run(index_dir, seed_run, tmp_path):
-    port = free_port()
-    env = dict(
-        os.environ,
-        NEWSDESK_GENERATOR_BACKEND="extractive",
-        NEWSDESK_INDEX_DIR=str(index_dir),
-        NEWSDESK_DEFAULT_INDEX="seed",
-        NEWSDESK_RATE_LIMIT="10000/minute",
-    )
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for_http(f"{url}/readyz", timeout=120, proc=server)
+    with serve(
+        index_dir, ready_timeout=120, generator_backend="extractive", default_index="seed",
+        rate_limit="10000/minute",
+    ) as server:  # fmt: skip
+        url = server.url
         out = tmp_path / "http"
         done = cli(index_dir, "eval", "run", "--set", SEED_SET, "--url", url, "--out", out)
         assert done.exit_code == 0, done.output
@@ -331,13 +317,6 @@ def test_eval_against_a_real_server_matches_the_local_run(index_dir, seed_run, t
         # Resumes against the server too.
         again = cli(index_dir, "eval", "run", "--set", SEED_SET, "--url", url, "--out", out)
         assert again.exit_code == 0 and summary_of(out)["counts"]["cached"] == 30
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
     dead = cli(index_dir, "eval", "run", "--set", SEED_SET, "--url", url, "--out", out)
     assert dead.exit_code == 2 and "does not answer" in dead.stderr
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from bench.servers import free_port
 from cli.main import app
 from rag.config import Settings
 from rag.desk import Desk
@@ -39,7 +40,7 @@ from rag.feeds import (
     store_for,
 )
 from rag.types import iso_date
-from tests.conftest import CORPUS, free_port
+from tests.conftest import CORPUS
 
 ARTICLES = [json.loads(line) for line in CORPUS.open(encoding="utf-8")][:3]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from bench.servers import free_port
 from rag import models  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.errors import (  # noqa: E402
@@ -80,12 +80,6 @@ def backend(request, small_llm) -> Iterator:
     )
     yield generator
     generator.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- registry ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench._server import Server, serve
+from bench.servers import Server, serve
 from rag.config import Settings
 from rag.desk import Desk
 from tests.conftest import CORPUS, SEEDS

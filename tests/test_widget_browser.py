@@ -27,7 +27,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import ROOT, SEEDS, VENV_BIN, free_port, wait_for_http
+from bench.servers import free_port, serve
+from tests.conftest import ROOT, SEEDS, VENV_BIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -214,22 +215,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         )
     )
 
-    log = (tmp / "uvicorn.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(VENV_BIN / "uvicorn"),
-            "api.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(app_port),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     host_server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", host_port), partial(_Quiet, directory=str(pages))
     )
@@ -238,21 +223,17 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     _serve(host_server)
     _serve(drip_server)
     try:
-        try:
-            wait_for_http(f"{app}/readyz", timeout=180, proc=proc)
-        except RuntimeError as exc:
-            log.flush()
-            raise RuntimeError(f"{exc}\n{(tmp / 'uvicorn.log').read_text()[-3000:]}") from None
-        yield {"app": app, "host": host, "drip": drip}
+        with serve(
+            tmp / "indexes",
+            ready_timeout=180,
+            port=app_port,
+            generator_backend="extractive",
+            cors_origins=json.dumps([host]),
+        ):
+            yield {"app": app, "host": host, "drip": drip}
     finally:
         host_server.shutdown()
         drip_server.shutdown()
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
