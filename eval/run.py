@@ -19,12 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import random
-import re
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +29,7 @@ from typing import Any
 
 from eval import calibration
 from eval import metrics as m
+from eval.cache import Cache, digest, select
 from eval.errors import EvalError
 from eval.judge import judge
 from eval.sets import GoldenSet, GoldItem, load_set
@@ -77,48 +75,6 @@ class RunOutcome:
     failed_thresholds: list[str]
 
 
-# --- selection and cache -------------------------------------------------------------------
-def select(items: Sequence[GoldItem], limit: int | None, sample: int | None, seed: int) -> list:
-    """A seeded random sample (kept in set order), then the first `limit` of it."""
-    chosen = list(items)
-    if sample is not None and sample < len(chosen):
-        keep = set(random.Random(seed).sample(range(len(chosen)), sample))
-        chosen = [item for i, item in enumerate(chosen) if i in keep]
-    return chosen[:limit] if limit is not None else chosen
-
-
-def _digest(data: Any) -> str:
-    text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-class Cache:
-    """One JSON file per (question id, configuration hash); written atomically."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def _path(self, item_id: str) -> Path:
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", item_id)[:80]
-        return self.folder / f"{safe}-{_digest(item_id)[:8]}.json"
-
-    def get(self, item: GoldItem) -> dict[str, Any] | None:
-        try:
-            entry = json.loads(self._path(item.id).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        ok = entry.get("id") == item.id and entry.get("question") == item.question
-        return entry if ok else None
-
-    def put(self, item: GoldItem, entry: dict[str, Any]) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self._path(item.id)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
-
-
-# --- the run -------------------------------------------------------------------------------
 def git_state() -> dict[str, Any]:
     """The commit and whether the tree differs from it; read-only git, None outside a repo."""
 
@@ -196,7 +152,7 @@ def run_eval(
         "code": None if options.url else code_fingerprint(),
         "fingerprint": fingerprint,
     }
-    config_hash = _digest(config)
+    config_hash = digest(config)
     cache = Cache(options.out / "cache" / config_hash)
     wanted = [e.article_id for item in items for e in item.evidence]
     present = target.present(wanted)

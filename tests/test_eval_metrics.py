@@ -298,7 +298,7 @@ def test_expected_calibration_error_and_its_bins() -> None:
 
 def test_the_report_draws_the_reliability_diagram() -> None:
     from eval.calibration import calibration
-    from eval.report import reliability_diagram
+    from eval.charts import reliability_diagram
 
     html = reliability_diagram(calibration([0.9, 0.85, 0.3], [1, 1, 0]))
     assert (
