@@ -581,11 +581,11 @@ def list_indexes(settings: Settings) -> list[str]:
 
 
 def drop_index(settings: Settings, name_or_path: str) -> None:
-    """Delete a whole index (embedded: its folder; server: its two collections)."""
+    """Delete a whole index (embedded: its folder; server: its collections)."""
     if settings.chroma_host is not None:
         name, location, client = _connect(settings, name_or_path, create=False)
         found = False
-        for suffix in ("chunks", "articles"):
+        for suffix in ("chunks", "articles", "writes"):
             try:
                 client.delete_collection(f"{name}.{suffix}")
                 found = True

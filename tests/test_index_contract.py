@@ -325,3 +325,25 @@ def test_writes_with_other_chunk_settings_are_refused(
         other.ingest_paths([write(tmp_path / "more.jsonl", NEWS[2:])], index_name)
     assert chunk_ids(desk, index_name) == before
     assert other.search("storm closed ports", 2, index=index_name)  # reading is fine
+
+
+def test_dropping_an_index_leaves_nothing_of_it(
+    desk: Desk, index_name: str, tmp_path: Path
+) -> None:
+    """Every collection of the index (chunks, articles and the log of its writes) goes, on a
+    Chroma server as in a folder, and the name is free for a new index."""
+    import chromadb
+
+    desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS)], index_name)
+    desk.drop(index_name)
+    settings = desk.settings
+    if settings.chroma_host is not None:
+        client = chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port)
+        names = [getattr(c, "name", c) for c in client.list_collections()]
+        assert not [n for n in names if n.startswith(f"{index_name}.")]
+    else:
+        assert not (settings.index_dir / index_name).exists()
+    with pytest.raises(UnknownIndex):
+        desk.search("rates", 3, index=index_name)
+    desk.ingest_paths([write(tmp_path / "again.jsonl", NEWS[:1])], index_name)
+    assert desk.index(index_name).generation == 1  # a new index, not the old one's log
