@@ -67,6 +67,8 @@ bench: install
 lint: install
 	$(BIN)/ruff check rag api eval cli tests bench
 	$(BIN)/ruff format --check rag api eval cli tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -33,9 +33,9 @@ def type_chart(summary: dict[str, Any], names: list[str]) -> str:
     svg = [_svg_open(CHART_WIDTH, height, f"{', '.join(names)} by question type")]
     if legend_h:
         for i, name in enumerate(names):
-            x = label_w + i * 170
-            svg.append(f"<rect x='{x}' y='4' width='12' height='12' fill='{COLOURS[i]}'/>")
-            svg.append(f"<text x='{x + 16}' y='14'>{escape(name)}</text>")
+            key_x = label_w + i * 170
+            svg.append(f"<rect x='{key_x}' y='4' width='12' height='12' fill='{COLOURS[i]}'/>")
+            svg.append(f"<text x='{key_x + 16}' y='14'>{escape(name)}</text>")
     top = legend_h
     for tick in (0, 0.25, 0.5, 0.75, 1):
         x = label_w + tick * plot_w

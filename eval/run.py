@@ -156,7 +156,9 @@ def run_eval(
     cache = Cache(options.out / "cache" / config_hash)
     wanted = [e.article_id for item in items for e in item.evidence]
     present = target.present(wanted)
-    judge_generator = desk.generator(options.judge) if options.judge else None
+    if options.judge and desk is None:
+        raise EvalError("a judged run needs the local pipeline's generators (no desk was given)")
+    judge_generator = desk.generator(options.judge) if options.judge and desk else None
     judge_key = f"{judge_generator.name}:{judge_generator.model_id}" if judge_generator else None
 
     rows: list[dict[str, Any]] = []

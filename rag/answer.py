@@ -25,6 +25,7 @@ repeats the question, stands in no sentence it read, or is too unsure (`rag.conf
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -165,7 +166,7 @@ class Answerer:
         filters: Filters | None = None,
         k: int | None = None,
         now: datetime | None = None,
-    ) -> Iterator[Event]:
+    ) -> collections.abc.Generator[Event, None, None]:
         """`now`: the time "yesterday" or "this week" is read against (the clock when None)."""
         started = time.perf_counter()
         question = check_question(question)

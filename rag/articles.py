@@ -121,8 +121,11 @@ def make_article(fields: dict[str, Any], where: str, max_chars: int) -> Article:
         id=article_id,
         title=" ".join(title.split()),
         body=body,
+        source=optional["source"],
+        url=optional["url"],
         published_at=parse_date(fields.get("published_at"), where),
-        **optional,
+        author=optional["author"],
+        category=optional["category"],
     )
 
 

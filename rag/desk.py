@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from rag.answer import Answer, Answerer, prime
 from rag.articles import load_articles
@@ -53,7 +54,7 @@ class Desk:
         with self._lock:
             if key not in self._retrievers:
                 # Open (and so check) the index before paying for the model.
-                spec = self._embedder or embedder_class(self.settings.embedder)
+                spec = cast(Embedder, self._embedder or embedder_class(self.settings.embedder))
                 index = Index.open(self.settings, key, spec.name, spec.dim, create=create)
                 self._retrievers[key] = Retriever(index, self.embedder, self.settings)
             return self._retrievers[key]

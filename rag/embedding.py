@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class MiniLM:
         self._query_model: Any = None
         self._query_lock = threading.Lock()
         # Longer inputs are truncated by the model, so the chunker must stay under this.
-        self.max_tokens: int = self.model.max_seq_length
+        self.max_tokens: int = cast(int, self.model.max_seq_length)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:
@@ -106,7 +106,7 @@ class MiniLM:
             )
             marks = encoded.pop("offset_mapping").numpy()
             with torch.inference_mode():
-                states = transformer(**encoded, output_hidden_states=True).hidden_states
+                states = transformer(**encoded, output_hidden_states=True).hidden_states  # type: ignore[operator]
             mask = encoded["attention_mask"].unsqueeze(-1).to(states[-1].dtype)
             pooled = (states[-1] * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)

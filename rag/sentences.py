@@ -41,7 +41,7 @@ def _split_blingfire(text: str) -> list[str]:
 def _split_nupunkt(text: str) -> list[str]:
     import nupunkt
 
-    return list(nupunkt.sent_tokenize(text))
+    return [str(s) for s in nupunkt.sent_tokenize(text)]
 
 
 SPLITTERS: dict[str, Callable[[str], list[str]]] = {

@@ -8,7 +8,7 @@ A client that disconnects closes the answer stream, which stops the generation.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 import anyio
@@ -36,7 +36,7 @@ def _prepare(body: AskIn, desk: Any) -> Answerer:
     return answerer
 
 
-def _events(body: AskIn, answerer: Answerer) -> Iterator[tuple[str, dict[str, Any]]]:
+def _events(body: AskIn, answerer: Answerer) -> Generator[tuple[str, dict[str, Any]], None, None]:
     return answerer.stream(
         body.question,
         [t.model_dump() for t in body.history],

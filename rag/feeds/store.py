@@ -4,7 +4,7 @@ index and what each poll saw, in one SQLite file under the index folder)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,7 +51,7 @@ def parse_feed(fetched: Fetched, max_items: int) -> ParsedFeed:
         if not link:
             continue
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        published = datetime(*stamp[:6], tzinfo=UTC).isoformat() if stamp else None
+        published = datetime(*stamp[:6], tzinfo=UTC).isoformat() if stamp else None  # type: ignore[misc]
         items.append(FeedItem(entry.get("id") or link, link, entry.get("title"), published))
     if parsed.get("bozo") and not items:  # malformed, and nothing could be read from it
         raise NotAFeed(f"{fetched.url}: malformed feed ({parsed.get('bozo_exception')})")
@@ -166,7 +166,7 @@ class FeedStore:
             ).fetchone()
         return (row[0], row[1]) if row else None
 
-    def save_items(self, feed: Feed, items: list[tuple[FeedItem, str, Fetched]]) -> None:
+    def save_items(self, feed: Feed, items: Sequence[tuple[FeedItem, str, Fetched]]) -> None:
         """Record pages ingested (item, article id, the page as fetched), in one transaction."""
         with self._db() as db:
             db.executemany(

@@ -242,7 +242,7 @@ def read_page(
         favor_precision=True,
         fast=True,  # trafilatura's own extractor, without the slower fallbacks compared to it
     )
-    doc = extracted.as_dict() if extracted is not None else {}
+    doc = extracted.as_dict() if extracted is not None else {}  # type: ignore[union-attr]
     text = doc.get("text") or ""
     title = doc.get("title") or fallback.get("title")
     if not text.strip() or not title:
