@@ -246,7 +246,8 @@ class Answerer:
                     reads = self.generator.uses_llm and reading.kind == YESNO
                     judge = self.judge(run.standalone) if reads else None
                     embedder = self.retriever.embedder
-                    show_conflicts(answer, reading.kind, others, embedder, judge, context)
+                    located = answer.citations[:1] if brief else None
+                    show_conflicts(answer, reading.kind, others, embedder, judge, context, located)
                     run.mark("conflicts_ms", t)
                     run.mark("total_ms", run.started)
                     answer.parts = parts_found(evidence, answer)
@@ -535,18 +536,22 @@ class Answerer:
             answer.mode, answer.reply_probability = SHORT_MODE, probability
             yield "done", {"answer": answer}
             return
-        citation = Citation.of(1, located.item)
-        yield "citation", asdict(citation)
+        read = [*context, *candidates_of(news)]
+        cited = short.witnesses(located, run.standalone, read, self.settings.short_cited_articles)
+        citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
+        for citation in citations:
+            yield "citation", asdict(citation)
+        marks = [c.n for c in citations]
         yield "token", {"text": located.text, "sentence": 0}
-        sentence = AnswerSentence(located.text, [1], True)
-        yield "sentence", {"index": 0, "text": sentence.text, "supported": True, "citations": [1]}
+        sentence = AnswerSentence(located.text, marks, True)
+        yield "sentence", {"index": 0, "text": sentence.text, "supported": True, "citations": marks}
         run.mark("total_ms", run.started)
         answer = Answer(
             run.question,
             run.standalone,
-            f"{located.text} [1]",
+            f"{located.text} " + "".join(f"[{n}]" for n in marks),
             [sentence],
-            [citation],
+            citations,
             False,
             timings=run.timings,
             model=self.generator.model_id,

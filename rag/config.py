@@ -92,6 +92,13 @@ class Settings(BaseSettings):
         description="A name the model replies with gives way to a name of its kind that more "
         "of the articles found name (rag/short.py, `corroborated`).",
     )
+    short_cited_articles: int = Field(
+        4,
+        ge=1,
+        le=20,
+        description="A short answer cites, from this many articles at most, the sentence of each "
+        "that names it and holds most of the question's words (rag/short.py, `witnesses`).",
+    )
     generator_timeout_s: float = Field(120.0, gt=0, description="Whole-request LLM time limit.")
     gate_min_similarity: float = Field(
         0.3, ge=-1, le=1, description="Abstain before the LLM below this best dense similarity"

@@ -265,19 +265,22 @@ def show_conflicts(
     embedder: Any,
     judge: Callable[[str], str | None] | None = None,
     context: Sequence[ContextSentence] = (),
+    saying: Sequence[Citation] | None = None,
 ) -> None:
     """Where another outlet's report in the articles the context reads differs from a cited
     sentence, the answer shows both, each attributed, and picks neither: the reports that
     differ lead, then the rest. An abstention is read the same way from the context sentences
     closest to the question: reports that differ are often why no answer could be given, and
-    they are shown instead of "does not say"."""
+    they are shown instead of "does not say". `saying`: the citations that hold what the
+    answer says, where not all do (a short answer stands in its first; the others are articles
+    that also name it)."""
     unique: dict[str, ContextSentence] = {}
     for item in news:
         unique.setdefault(item.sentence.id, item)
     if answer.abstained:
         cited = sorted(context, key=lambda c: -c.relevance)[:CLOSEST]
     else:
-        cited_ids = {c.sentence_id for c in answer.citations}
+        cited_ids = {c.sentence_id for c in (answer.citations if saying is None else saying)}
         cited = [c for c in unique.values() if c.sentence.id in cited_ids]
     found = find_conflicts(kind, cited, list(unique.values()), embedder.embed, judge)
     if not found:

@@ -14,6 +14,10 @@ something by several reported facts is answered by the one the articles found fo
 common: when another name of the same kind (spaCy's entity label) is named by more of those
 articles than the reply is, that name is the answer (`corroborated`).
 
+An answer stands in more than one report: it is cited where it stands and, from each other
+article read that names it (its words, or a later mention's shortening of the name), by the
+sentence that holds most of the question's words (`witnesses`), a few articles at most.
+
 The reply's probability (the product of its tokens' probabilities, where the backend reports
 them) is what its confidence is calibrated from (`rag.confidence`).
 """
@@ -25,10 +29,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.context import ContextSentence, header_line
+from rag.context import ContextSentence, header_line, question_terms, relevance
 from rag.question import parser
 
 _WORD = re.compile(r"\w+")
+_CAPITALISED = re.compile(r"(?<!\w)[A-Z][\w’'-]{2,}")
 # Words the answer may carry that the source need not: SQuAD's normalisation drops articles.
 _ARTICLES = frozenset(["a", "an", "the"])
 # What the model replies when the sentences do not say (rag.prompts.SHORT_SYSTEM).
@@ -99,7 +104,11 @@ def _find(want: list[str], text: str) -> tuple[int, int] | None:
 
 
 def probability(logprobs: Sequence[float]) -> float | None:
-    """The reply's probability under the model: the product of its tokens' probabilities."""
+    """An answer stands in more than one report: it is cited where it stands and, from each other
+    article read that names it (its words, or a later mention's shortening of the name), by the
+    sentence that holds most of the question's words (`witnesses`), a few articles at most.
+
+    The reply's probability under the model: the product of its tokens' probabilities."""
     return math.exp(sum(logprobs)) if logprobs else None
 
 
@@ -131,6 +140,36 @@ def _named_by(key: str, texts: dict[str, str]) -> int:
         return 0
     pattern = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
     return sum(bool(pattern.search(text)) for text in texts.values())
+
+
+def names_it(answer: str, text: str) -> bool:
+    """The text names the answer: its words in a row, or, for a name of several words, a
+    capitalised word that writes the same name ("Bankman-Fried", "SBF", "Fed")."""
+    if _find(answer_words(answer), text) is not None:
+        return True
+    if len(answer.split()) < 2:
+        return False
+    return any(_same_name(answer, word) for word in _CAPITALISED.findall(text))
+
+
+def witnesses(
+    located: Located, question: str, read: Sequence[ContextSentence], limit: int
+) -> list[ContextSentence]:
+    """The sentence the answer was located in, then, from each other article in `read` that
+    names the answer, its sentence holding the largest share of the question's content words;
+    those articles in that order, `limit` articles in all."""
+    terms = question_terms(question)
+    best: dict[str, tuple[float, ContextSentence]] = {}
+    for item in read:
+        if item.article_id == located.item.article_id:
+            continue
+        if not names_it(located.text, item.sentence.text):
+            continue
+        score = relevance(terms, item.sentence.text)
+        if item.article_id not in best or score > best[item.article_id][0]:
+            best[item.article_id] = (score, item)
+    ranked = sorted(best.values(), key=lambda pair: -pair[0])  # stable: reading order on ties
+    return [located.item, *(item for _, item in ranked[: limit - 1])]
 
 
 def corroborated(reply: str, question: str, read: Sequence[ContextSentence]) -> str | None:

@@ -10,8 +10,9 @@ from dataclasses import replace
 import pytest
 
 from bench.servers import free_port
+from rag.answer_types import Answer, AnswerSentence, Citation
 from rag.articles import make_article
-from rag.conflicts import find_conflicts
+from rag.conflicts import find_conflicts, show_conflicts
 from rag.context import ContextSentence
 from rag.desk import Desk
 from rag.prompts import REPORTS_DIFFER
@@ -268,3 +269,41 @@ def test_each_pair_names_the_sentence_that_gives_its_side() -> None:
             sentence = split_sentences(article["id"], article["body"])[side["sentence"]]
             assert article["source"] == side["outlet"]
             assert any(k.lower() in sentence.text.lower() for k in side["keys"]), pair["id"]
+
+
+def test_a_short_answer_is_read_for_conflicts_where_it_stands_not_where_it_is_also_named(
+    embedder,
+) -> None:
+    """A short answer stands in its first citation; the others are articles that also name
+    it. A report differing from one of those is not a report differing from the answer."""
+    said = item("a", "Ana Costa will chair the climate summit, the committee said.", "A")
+    also = item(
+        "b",
+        "Paulo Santos, who worked with Ana Costa, will coach the national team, officials said.",
+        "B",
+    )
+    berg = "Henrik Berg will take charge of the national team, two federation officials said."
+    other = item("c", berg, "C")
+    said, also = replace(said, n=1), replace(also, n=2)
+
+    def answer() -> Answer:
+        citations = [Citation.of(1, said), Citation.of(2, also)]
+        return Answer(
+            "Who will chair the summit?",
+            "Who will chair the summit?",
+            "Ana Costa [1][2]",
+            [AnswerSentence("Ana Costa", [1, 2], True)],
+            citations,
+            False,
+            mode="short",
+        )
+
+    everything = [said, also, other]
+    read_whole = answer()
+    show_conflicts(read_whole, NAME, everything, embedder, None, everything)
+    assert read_whole.text.startswith(REPORTS_DIFFER)  # the witness differs from "C"
+    where_it_stands = answer()
+    show_conflicts(
+        where_it_stands, NAME, everything, embedder, None, everything, where_it_stands.citations[:1]
+    )
+    assert where_it_stands.text == "Ana Costa [1][2]" and where_it_stands.conflicts == []

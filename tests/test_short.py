@@ -12,7 +12,15 @@ from rag.answer import Answer, Answerer
 from rag.context import ContextSentence
 from rag.desk import Desk
 from rag.generators.base import GenerationRequest
-from rag.short import corroborated, locate, probability, repeats, says_nothing
+from rag.short import (
+    corroborated,
+    locate,
+    names_it,
+    probability,
+    repeats,
+    says_nothing,
+    witnesses,
+)
 from rag.types import Sentence
 
 TEXTS = [
@@ -242,3 +250,45 @@ def test_another_writing_of_the_same_name_is_no_rival() -> None:
     ]
     assert corroborated("Federal Reserve", "Which bank held rates?", articles(bank)) is None
     # Without the shortening read as the same name, "Fed" (two articles) would replace it.
+
+
+def test_a_name_is_cited_from_each_article_that_names_it() -> None:
+    """Where the answer stands, then each other article naming it (a later mention's
+    shortening counts) by its sentence closest to the question; an article that does not
+    name it is not cited, and no article twice."""
+    read = articles(TRIAL)
+    question = "Who is accused of fraud and planned a board of experts for FTX?"
+    located = locate("Sam Bankman-Fried", read)
+    assert located is not None and located.item.article_id == "techcrunch"
+    cited = witnesses(located, question, read, limit=4)
+    assert [c.article_id for c in cited] == ["techcrunch", "cnbc", "verge"]
+    assert cited[2].sentence.text.startswith("Wang testified")  # not the trader's sentence
+    assert [c.article_id for c in witnesses(located, question, read, limit=2)] == [
+        "techcrunch",
+        "cnbc",
+    ]
+    assert witnesses(located, question, read, limit=1) == [located.item]
+
+
+def test_a_sentence_names_an_answer_by_its_words_or_a_shortening_of_the_name() -> None:
+    assert names_it("Sam Bankman-Fried", "Bankman-Fried planned a board.")
+    assert names_it("Federal Reserve", "The Fed held rates.")
+    assert names_it("Google", "Google's lawyers said so.")
+    assert not names_it("Google", "Alphabet's lawyers said so.")
+    assert not names_it("Sam Bankman-Fried", "Caroline Ellison testified.")
+
+
+def test_a_short_answer_cites_every_article_read_that_names_it(corpus_desk: Desk) -> None:
+    """Through the pipeline, on the real corpus: a name several outlets report is cited from
+    several articles, each sentence naming it, at most `short_cited_articles`."""
+    settings = corpus_desk.settings.model_copy(update={"short_cited_articles": 3})
+    retriever = corpus_desk.retriever("corpus")
+    answerer = Answerer(retriever, ScriptedReply("Sam Bankman-Fried"), settings)
+    answer = answerer.answer(
+        "Who is the founder of FTX that TechCrunch and The Verge report was on trial for fraud?"
+    )
+    assert not answer.abstained and answer.text.startswith("Sam Bankman-Fried [1]")
+    assert 2 <= len(answer.citations) <= 3
+    assert len({c.article_id for c in answer.citations}) == len(answer.citations)
+    assert all(names_it("Sam Bankman-Fried", c.text) for c in answer.citations)
+    assert answer.sentences[0].citations == [c.n for c in answer.citations]
