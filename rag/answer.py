@@ -3,7 +3,10 @@
 Three paths (`Answer.mode`): a yes/no question about what named outlets report is decided by
 parts (`rag.parts`, no model); a question asking for a name, a time or a number is answered
 short by a language model and located in what it read (`rag.short`); any other question, or
-any question on the extractive backend, is answered in written claims, each checked.
+any question on the extractive backend, is answered in written claims, each checked
+(`rag.claims`). This module reads the question, retrieves, gates, chooses the context and the
+path, and reads the answer for reports that differ (`rag.conflicts`); each path is a
+`rag.stage.Stage` of its own.
 
 `Answerer.stream` yields events as they happen: `evidence` (the context sentences the model
 will read, each as a citation numbered as in the prompt, before any model call), `token`
@@ -26,88 +29,40 @@ repeats the question, stands in no sentence it read, or is too unsure (`rag.conf
 from __future__ import annotations
 
 import collections.abc
-import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from rag import short
-from rag.answer_types import Answer, AnswerSentence, Citation
-from rag.citations import (
-    COVERS_QUESTION,
-    SOURCE_WORDS,
-    Claim,
-    SupportChecker,
-    is_abstention,
-    parse_answer,
-)
-from rag.claim_stream import ClaimReader, json_field
-from rag.confidence import calibrated, corroborated_confidence, too_unsure
+from rag.answer_types import Answer, Citation
+from rag.claims import ClaimWriter
 from rag.config import Settings
-from rag.conflicts import CLOSEST, show_conflicts
-from rag.context import ContextSentence, render_context, select_context
-from rag.errors import GeneratorUnavailable, UnsupportedLanguage
+from rag.conflicts import show_conflicts
+from rag.context import ContextSentence, select_context
+from rag.errors import UnsupportedLanguage
 from rag.followup import standalone
 from rag.generators.base import GenerationRequest, Generator
 from rag.parts import (
-    MISSING,
-    SUPPORTED,
-    Finding,
-    PartEvidence,
+    Decider,
     candidates_of,
     decides,
-    find,
     gather,
     merged_hits,
     parts_found,
-    shown_part,
-    verdict,
 )
-from rag.prompts import (
-    ABSTAIN_TEXT,
-    ANSWER_PREFILL,
-    ANSWER_REST_GRAMMAR,
-    ANSWER_SCHEMA,
-    ANSWER_SYSTEM,
-    ANSWER_USER,
-    NOTHING_FROM,
-    SHORT_GRAMMAR,
-    SHORT_SYSTEM,
-    SHORT_USER,
-    SHORT_WITHHELD,
-    VERDICT_SCHEMA,
-    VERDICT_SYSTEM,
-    VERDICT_USER,
-)
+from rag.prompts import ANSWER_SYSTEM, ANSWER_USER, NOTHING_FROM, SHORT_SYSTEM, SHORT_USER
 from rag.question import COUNT, NAME, TIME, YESNO, Reading, read_question
 from rag.recency import Window
 from rag.retrieve import Retriever, check_history, check_question
+from rag.short import ShortAnswerer
 from rag.slots import Slots
-from rag.text import content_stems, foreign_language
+from rag.stage import Event, Run, Stage
+from rag.text import foreign_language
 from rag.types import Filters, Hit
 
-Event = tuple[str, dict[str, Any]]
 SHORT_KINDS = (NAME, TIME, COUNT)  # questions answered by a name, a time or a number
-SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
-SHORT_MODE = "short"
-NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
-
-
-@dataclass
-class _Run:
-    question: str
-    standalone: str
-    started: float
-    timings: dict[str, float] = field(default_factory=dict)
-    kind: str = ""  # what the question asks for (rag.question)
-
-    def mark(self, name: str, since: float) -> float:
-        now = time.perf_counter()
-        self.timings[name] = round((now - since) * 1000, 1)
-        return now
 
 
 def prime(generator: Generator) -> None:
@@ -137,7 +92,7 @@ def check_language(question: str) -> None:
         )
 
 
-class Answerer:
+class Answerer(Stage):
     def __init__(
         self,
         retriever: Retriever,
@@ -145,11 +100,13 @@ class Answerer:
         settings: Settings,
         slots: Slots | None = None,
     ) -> None:
+        super().__init__(generator, settings, retriever.embedder)
         self.retriever = retriever
-        self.generator = generator
-        self.settings = settings
         # Only language models queue; the extractive backend answers at once.
         self.slots = slots if generator.uses_llm else None
+        self.decider = Decider(generator, settings, retriever)
+        self.short = ShortAnswerer(generator, settings, retriever.embedder)
+        self.claims = ClaimWriter(generator, settings, retriever.embedder)
 
     def answer(
         self, question: str, history: Sequence[dict[str, str]] = (), **kwargs: Any
@@ -172,7 +129,7 @@ class Answerer:
         question = check_question(question)
         check_history(history)
         check_language(question)
-        run = _Run(question, question, started)
+        run = Run(question, question, started)
         if history:
             with self._slot(run):
                 run.standalone = standalone(
@@ -197,7 +154,7 @@ class Answerer:
 
     def _stream(
         self,
-        run: _Run,
+        run: Run,
         reading: Reading,
         filters: Filters | None,
         k: int,
@@ -215,7 +172,7 @@ class Answerer:
         named = any(p.outlets for p in reading.parts)
         evidence = gather(self.retriever, run.standalone, reading, k) if named else []
         if parted:
-            yield from self._decide(run, reading, evidence)
+            yield from self.decider.stream(run, reading, evidence)
             return
         hits = self.retriever.search(run.standalone, k, filters)
         hits = merged_hits(evidence, hits)[: k + len(evidence)] if evidence else hits
@@ -234,7 +191,7 @@ class Answerer:
             return
         # What will be read, cited, before any model call: a reader sees the evidence at once.
         yield "evidence", {"sentences": [asdict(Citation.of(c.n, c)) for c in context]}
-        generate = self._short if brief else self._generate
+        generate = self.short.stream if brief else self.claims.stream
         with self._slot(run):
             for kind, payload in generate(run, context, news, time.perf_counter()):
                 if kind == "done":
@@ -244,7 +201,7 @@ class Answerer:
                     rest = [c for c in candidates_of(news) if c.article_id in read_articles]
                     others = [*context, *rest]
                     reads = self.generator.uses_llm and reading.kind == YESNO
-                    judge = self.judge(run.standalone) if reads else None
+                    judge = self.claims.judge(run.standalone) if reads else None
                     embedder = self.retriever.embedder
                     located = answer.citations[:1] if brief else None
                     show_conflicts(answer, reading.kind, others, embedder, judge, context, located)
@@ -253,79 +210,8 @@ class Answerer:
                     answer.parts = parts_found(evidence, answer)
                 yield kind, payload
 
-    def _decide(self, run: _Run, reading: Reading, evidence: list[PartEvidence]) -> Iterator[Event]:
-        """A yes/no question about what named outlets report: a finding per part, cited, and
-        the verdict composed from them (`rag.parts`)."""
-        t = run.mark("retrieve_ms", run.started)
-        numbers: dict[str, int] = {}
-        citations: list[Citation] = []
-        sentences: list[AnswerSentence] = []
-        parts: list[dict[str, Any]] = []
-        findings: list[Finding] = []
-        for part_evidence in evidence:
-            part_evidence.hits = self.retriever.without_instructions(part_evidence.hits)
-            finding = find(part_evidence, self.retriever.embedder.embed)
-            findings.append(finding)
-            marks: list[int] = []
-            if finding.sentence is not None:
-                key = finding.sentence.sentence.id
-                if key not in numbers:
-                    numbers[key] = len(citations) + 1
-                    citations.append(Citation.of(numbers[key], finding.sentence))
-                    yield "citation", asdict(citations[-1])
-                marks = [numbers[key]]
-            part = shown_part(finding, marks)
-            parts.append(part)
-            if finding.status != MISSING:
-                sentences.append(AnswerSentence(part["finding"], marks, True))
-            if "ttft_ms" not in run.timings:
-                run.mark("ttft_ms", run.started)  # the first verified text a reader sees
-            yield "part", part
-        run.mark("verify_ms", t)
-        said = verdict(reading, findings)
-        if said is None:
-            missing = [f for f in findings if f.status == MISSING]
-            text = (
-                NOTHING_FROM.format(" or ".join(missing[0].part.outlets))
-                if missing
-                else ABSTAIN_TEXT
-            )
-            answer = self._abstain(run, [], sentences, text)
-            answer.parts = parts
-            yield "done", {"answer": answer}
-            return
-        deciding = [
-            numbers[f.sentence.sentence.id]
-            for f in findings
-            if f.sentence is not None and (said == "Yes" or f.status != SUPPORTED)
-        ]
-        opening = AnswerSentence(f"{said}.", sorted(set(deciding)), True)
-        yield "verdict", {"text": opening.text, "citations": opening.citations}
-        for i, s in enumerate(sentences):
-            yield (
-                "sentence",
-                {"index": i + 1, "text": s.text, "supported": True, "citations": s.citations},
-            )
-        shown = [opening, *sentences]
-        text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in shown)
-        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
-        answer = Answer(
-            run.question,
-            run.standalone,
-            text.strip(),
-            shown,
-            citations,
-            False,
-            timings=run.timings,
-            model="parts",
-            backend=self.generator.name,
-            parts=parts,
-            mode="parts",
-        )
-        yield "done", {"answer": answer}
-
     @contextmanager
-    def _slot(self, run: _Run) -> Iterator[None]:
+    def _slot(self, run: Run) -> Iterator[None]:
         if self.slots is None:
             yield
             return
@@ -346,6 +232,11 @@ class Answerer:
             self.retriever.embedder.count_tokens,
         )
 
+    def judge(self, question: str) -> Callable[[str], str | None]:
+        """The model's reading of the answer one sentence gives a yes/no question
+        (`ClaimWriter.judge`)."""
+        return self.claims.judge(question)
+
     def _answers_short(self, reading: Reading) -> bool:
         return (
             self.settings.short_answers and self.generator.uses_llm and reading.kind in SHORT_KINDS
@@ -360,254 +251,6 @@ class Answerer:
         return (
             best_dense >= self.settings.gate_min_similarity
             or best_lexical >= self.settings.gate_min_overlap
-        )
-
-    def judge(self, question: str) -> Callable[[str], str | None]:
-        """The model's reading of the answer one sentence gives a yes/no question: "yes",
-        "no", or None where it does not say or the reply is unusable. A sentence that holds
-        less of the question than a claim must to imply a verdict is not asked about (small
-        models give a verdict for any sentence). A backend that fails once is not asked again
-        for this answer: the answer stands without the check."""
-        failed: list[GeneratorUnavailable] = []
-        asked = content_stems(question) - SOURCE_WORDS
-
-        def judge(sentence: str) -> str | None:
-            if failed or not asked:
-                return None
-            if len(asked & content_stems(sentence)) / len(asked) < COVERS_QUESTION:
-                return None  # it says too little of the question to answer it (as a claim)
-            request = GenerationRequest(
-                messages=[
-                    {"role": "system", "content": VERDICT_SYSTEM},
-                    {
-                        "role": "user",
-                        "content": VERDICT_USER.format(question=question, sentence=sentence),
-                    },
-                ],
-                json_schema=VERDICT_SCHEMA if self.generator.supports_json_schema else None,
-                max_tokens=12,
-                timeout_s=self.settings.generator_timeout_s,
-            )
-            try:
-                raw = "".join(self.generator.stream(request))
-            except GeneratorUnavailable as error:  # a timeout is one too
-                failed.append(error)
-                return None
-            said = (json_field(raw, "answer") or raw).strip().lower()
-            return said if said in ("yes", "no") else None
-
-        return judge
-
-    def _generate(
-        self, run: _Run, context: list[ContextSentence], news: Sequence[Hit], t: float
-    ) -> Iterator[Event]:
-        request = GenerationRequest(
-            messages=[
-                {"role": "system", "content": ANSWER_SYSTEM},
-                {
-                    "role": "user",
-                    "content": ANSWER_USER.format(
-                        context=render_context(context), question=run.standalone
-                    ),
-                },
-            ],
-            json_schema=ANSWER_SCHEMA if self.generator.supports_json_schema else None,
-            max_tokens=self.settings.answer_max_tokens,
-            timeout_s=self.settings.generator_timeout_s,
-            question=run.standalone,
-            context=context,
-            prefill=ANSWER_PREFILL,
-            prefill_grammar=ANSWER_REST_GRAMMAR,
-        )
-        run.timings["prompt_tokens"] = sum(
-            self.retriever.embedder.count_tokens([m["content"] for m in request.messages])
-        )
-        checker = SupportChecker(run.standalone, context, self.retriever.embedder.embed, news)
-        verified = _Verified(checker)
-        reader = ClaimReader()
-        # A backend that continues the prefill streams only what follows it.
-        opening = ANSWER_PREFILL if getattr(self.generator, "supports_prefill", False) else ""
-        raw: list[str] = [opening]
-        list(reader.feed(opening))  # no claim text yet: nothing to yield
-        for delta in self.generator.stream(request):
-            if "first_output_ms" not in run.timings:
-                run.mark("first_output_ms", run.started)  # the model's first token
-            raw.append(delta)
-            for kind, value in reader.feed(delta):
-                if kind == "text":
-                    if "ttft_ms" not in run.timings:
-                        run.mark("ttft_ms", run.started)  # the first answer text a reader sees
-                    index, text = value
-                    yield "token", {"text": text, "sentence": index}
-                elif not is_abstention(value.text):
-                    yield from verified.add(value)
-        if "ttft_ms" not in run.timings:
-            run.mark("ttft_ms", run.started)  # no answer text came: the reply ended here
-        run.mark("generate_ms", t)
-        parsed = parse_answer("".join(raw))
-        if not reader.claims_seen:
-            # A reply that was not the streamed JSON shape: check its claims now.
-            for claim in parsed.claims:
-                yield from verified.add(claim)
-        run.timings["verify_ms"] = round(verified.seconds * 1000, 1)
-        supported = [s for s in verified.sentences if s.supported]
-        if supported and not verified.checker.gives_answer([s.text for s in supported]):
-            # True and cited, but not what the question asks for: not shown, so its marks would
-            # point at citations the abstention does not carry.
-            run.timings["off_point"] = 1
-            verified.sentences = [
-                AnswerSentence(s.text, [], s.supported) for s in verified.sentences
-            ]
-            supported = []
-        if not parsed.answerable or not supported:
-            yield "done", {"answer": self._abstain(run, context, verified.sentences)}
-            return
-        if verified.verdict is not None:
-            verified.sentences.insert(0, verified.verdict)
-            supported.insert(0, verified.verdict)
-        text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in supported)
-        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
-        answer = Answer(
-            run.question,
-            run.standalone,
-            text.strip(),
-            verified.sentences,
-            verified.citations,
-            False,
-            timings=run.timings,
-            model=self.generator.model_id,
-            backend=self.generator.name,
-            mode="claims",
-        )
-        yield "done", {"answer": answer}
-
-    def _short(
-        self, run: _Run, context: list[ContextSentence], news: Sequence[Hit], t: float
-    ) -> Iterator[Event]:
-        """The answer alone, from the model, located in the sentences it read (`rag.short`)."""
-        request = GenerationRequest(
-            messages=[
-                {"role": "system", "content": SHORT_SYSTEM},
-                {
-                    "role": "user",
-                    "content": SHORT_USER.format(
-                        context=render_context(context), question=run.standalone
-                    ),
-                },
-            ],
-            max_tokens=SHORT_MAX_TOKENS,
-            timeout_s=self.settings.generator_timeout_s,
-            grammar=SHORT_GRAMMAR,
-            logprobs=True,
-        )
-        run.timings["prompt_tokens"] = sum(
-            self.retriever.embedder.count_tokens([m["content"] for m in request.messages])
-        )
-        reply = ""
-        for delta in self.generator.stream(request):
-            if "first_output_ms" not in run.timings:
-                run.mark("first_output_ms", run.started)
-            reply += delta
-        reply = reply.strip()
-        t = run.mark("generate_ms", t)
-        probability = short.probability(request.token_logprobs)
-        confidence = calibrated(probability)
-        if short.says_nothing(reply):
-            located, reason = None, "not_stated"
-        elif short.repeats(reply, run.standalone):
-            located, reason = None, "repeats"
-        else:
-            located = short.locate(reply, context)
-            reason = "unlocated" if located is None else "unsure"
-            if located is not None and run.kind == NAME and self.settings.corroborate_names:
-                located, probability = self._corroborate(
-                    run, request, located, probability, context, news
-                )
-                if run.timings.get("corroborated"):
-                    confidence = corroborated_confidence()
-        run.mark("verify_ms", t)
-        run.mark("ttft_ms", run.started)  # the answer, or the abstention, is shown from here
-        if located is None or too_unsure(confidence, self.settings.short_abstain_below):
-            # Not stated, nothing new, stated nowhere it read, or too unsure: not shown as fact.
-            run.timings[reason] = 1
-            shown = [] if reason == "not_stated" else [AnswerSentence(reply, [], False)]
-            text = SHORT_WITHHELD.get(reason, ABSTAIN_TEXT)
-            answer = self._abstain(run, context, shown, text)
-            answer.mode, answer.reply_probability = SHORT_MODE, probability
-            yield "done", {"answer": answer}
-            return
-        read = [*context, *candidates_of(news)]
-        cited = short.witnesses(located, run.standalone, read, self.settings.short_cited_articles)
-        citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
-        for citation in citations:
-            yield "citation", asdict(citation)
-        marks = [c.n for c in citations]
-        yield "token", {"text": located.text, "sentence": 0}
-        sentence = AnswerSentence(located.text, marks, True)
-        yield "sentence", {"index": 0, "text": sentence.text, "supported": True, "citations": marks}
-        run.mark("total_ms", run.started)
-        answer = Answer(
-            run.question,
-            run.standalone,
-            f"{located.text} " + "".join(f"[{n}]" for n in marks),
-            [sentence],
-            citations,
-            False,
-            timings=run.timings,
-            model=self.generator.model_id,
-            backend=self.generator.name,
-            mode=SHORT_MODE if probability is not None else f"{SHORT_MODE}, {NO_LOGPROBS}",
-            reply_probability=probability,
-            confidence=confidence,
-        )
-        yield "done", {"answer": answer}
-
-    def _corroborate(
-        self,
-        run: _Run,
-        request: GenerationRequest,
-        located: short.Located,
-        probability: float | None,
-        context: list[ContextSentence],
-        news: Sequence[Hit],
-    ) -> tuple[short.Located, float | None]:
-        """The name more of the articles found name, in place of the model's reply
-        (`short.corroborated`), cited where it stands. Its probability is the model's for that
-        name: the same prompt, the reply held to it by a grammar (the prompt is read from the
-        cache). A backend without grammars gives it none."""
-        found = candidates_of(news)
-        better = short.corroborated(located.text, run.standalone, [*context, *found])
-        moved = better and (short.locate(better, context) or short.locate(better, found))
-        if not moved:
-            return located, probability
-        run.timings["corroborated"] = 1
-        if not getattr(self.generator, "supports_grammar", False):
-            return moved, None
-        forced = replace(request, grammar=f"root ::= {json.dumps(moved.text)}", token_logprobs=[])
-        for _ in self.generator.stream(forced):
-            pass
-        return moved, short.probability(forced.token_logprobs)
-
-    def _abstain(
-        self,
-        run: _Run,
-        context: Sequence[ContextSentence],
-        sentences: list[AnswerSentence],
-        text: str = ABSTAIN_TEXT,
-    ) -> Answer:
-        closest = sorted(context, key=lambda c: -c.relevance)[:CLOSEST]
-        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
-        return Answer(
-            run.question,
-            run.standalone,
-            text,
-            sentences,
-            [],
-            True,
-            related=[Citation.of(i, c) for i, c in enumerate(closest, start=1)],
-            timings=run.timings,
-            model=self.generator.model_id,
-            backend=self.generator.name,
         )
 
 
@@ -632,42 +275,3 @@ def _newest(hits: Sequence[Hit], min_similarity: float) -> list[Hit]:
     day = 24 * 3600
     keep = [h for h in dated if h.published_at >= newest - day]  # type: ignore[operator]
     return sorted(keep, key=lambda h: -h.published_at)  # type: ignore[operator]
-
-
-class _Verified:
-    """Checks claims one by one, numbering citations in order of first use."""
-
-    def __init__(self, checker: SupportChecker) -> None:
-        self.checker = checker
-        self.numbers: dict[int, int] = {}  # context n -> citation number
-        self.citations: list[Citation] = []
-        self.sentences: list[AnswerSentence] = []
-        self.verdict: AnswerSentence | None = None  # what the first supported claim implies
-        self.seconds = 0.0
-
-    def add(self, claim: Claim) -> Iterator[Event]:
-        started = time.perf_counter()
-        checked = self.checker.check(claim)
-        self.seconds += time.perf_counter() - started
-        cites = checked.cites if checked.supported else []
-        for n in cites:
-            if n not in self.numbers:
-                self.numbers[n] = len(self.citations) + 1
-                self.citations.append(Citation.of(self.numbers[n], self.checker.by_n[n]))
-                yield "citation", asdict(self.citations[-1])
-        marks = [self.numbers[n] for n in cites]
-        first = checked.supported and not any(s.supported for s in self.sentences)
-        if first and (said := self.checker.supported_verdict(checked.text, cites)):
-            # The answer opens with the verdict its first claim implies, cited as that claim is.
-            self.verdict = AnswerSentence(f"{said}.", marks, True)
-            yield "verdict", {"text": self.verdict.text, "citations": marks}
-        self.sentences.append(AnswerSentence(checked.text, marks, checked.supported))
-        yield (
-            "sentence",
-            {
-                "index": len(self.sentences) - 1,
-                "text": checked.text,
-                "supported": checked.supported,
-                "citations": marks,
-            },
-        )

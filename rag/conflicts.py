@@ -27,6 +27,7 @@ from rag.context import ContextSentence
 from rag.parts import attribution
 from rag.prompts import REPORTS_DIFFER
 from rag.question import COUNT, NAME, TIME, YESNO, parser
+from rag.stage import CLOSEST
 
 NUMBER, NAMED, WHEN = "number", "name", "time"
 # What a value is masked with before two sentences are compared: a word of its kind.
@@ -253,9 +254,6 @@ def _amount(ent) -> bool:  # type: ignore[no-untyped-def]
 def _normal(text: str) -> str:
     digits = re.sub(r"[^\d.]", "", text)
     return digits.strip(".") or text.lower().removeprefix("the ")
-
-
-CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
 
 
 def show_conflicts(

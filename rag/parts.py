@@ -19,17 +19,21 @@ way: the absence of a report is no evidence that something did not happen.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from rag.answer_types import Answer
+from rag.answer_types import Answer, AnswerSentence, Citation
+from rag.config import Settings
 from rag.context import ContextSentence, is_heading
-from rag.prompts import NOTHING_FROM
+from rag.generators.base import Generator
+from rag.prompts import ABSTAIN_TEXT, NOTHING_FROM
 from rag.question import YESNO, Part, Reading
 from rag.retrieve import Retriever
+from rag.stage import Event, Run, Stage
 from rag.support import SupportModel, default_model, features
 from rag.types import Filters, Hit, iso_date
 
@@ -197,3 +201,82 @@ def parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[s
             }
         )
     return out
+
+
+class Decider(Stage):
+    """Answers a yes/no question about what named outlets report, part by part, in code."""
+
+    def __init__(self, generator: Generator, settings: Settings, retriever: Retriever) -> None:
+        super().__init__(generator, settings, retriever.embedder)
+        self.retriever = retriever
+
+    def stream(self, run: Run, reading: Reading, evidence: list[PartEvidence]) -> Iterator[Event]:
+        """A yes/no question about what named outlets report: a finding per part, cited, and
+        the verdict composed from them (`rag.parts`)."""
+        t = run.mark("retrieve_ms", run.started)
+        numbers: dict[str, int] = {}
+        citations: list[Citation] = []
+        sentences: list[AnswerSentence] = []
+        parts: list[dict[str, Any]] = []
+        findings: list[Finding] = []
+        for part_evidence in evidence:
+            part_evidence.hits = self.retriever.without_instructions(part_evidence.hits)
+            finding = find(part_evidence, self.retriever.embedder.embed)
+            findings.append(finding)
+            marks: list[int] = []
+            if finding.sentence is not None:
+                key = finding.sentence.sentence.id
+                if key not in numbers:
+                    numbers[key] = len(citations) + 1
+                    citations.append(Citation.of(numbers[key], finding.sentence))
+                    yield "citation", asdict(citations[-1])
+                marks = [numbers[key]]
+            part = shown_part(finding, marks)
+            parts.append(part)
+            if finding.status != MISSING:
+                sentences.append(AnswerSentence(part["finding"], marks, True))
+            if "ttft_ms" not in run.timings:
+                run.mark("ttft_ms", run.started)  # the first verified text a reader sees
+            yield "part", part
+        run.mark("verify_ms", t)
+        said = verdict(reading, findings)
+        if said is None:
+            missing = [f for f in findings if f.status == MISSING]
+            text = (
+                NOTHING_FROM.format(" or ".join(missing[0].part.outlets))
+                if missing
+                else ABSTAIN_TEXT
+            )
+            answer = self._abstain(run, [], sentences, text)
+            answer.parts = parts
+            yield "done", {"answer": answer}
+            return
+        deciding = [
+            numbers[f.sentence.sentence.id]
+            for f in findings
+            if f.sentence is not None and (said == "Yes" or f.status != SUPPORTED)
+        ]
+        opening = AnswerSentence(f"{said}.", sorted(set(deciding)), True)
+        yield "verdict", {"text": opening.text, "citations": opening.citations}
+        for i, s in enumerate(sentences):
+            yield (
+                "sentence",
+                {"index": i + 1, "text": s.text, "supported": True, "citations": s.citations},
+            )
+        shown = [opening, *sentences]
+        text = " ".join(f"{s.text} " + "".join(f"[{n}]" for n in s.citations) for s in shown)
+        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
+        answer = Answer(
+            run.question,
+            run.standalone,
+            text.strip(),
+            shown,
+            citations,
+            False,
+            timings=run.timings,
+            model="parts",
+            backend=self.generator.name,
+            parts=parts,
+            mode="parts",
+        )
+        yield "done", {"answer": answer}

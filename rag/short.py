@@ -24,13 +24,21 @@ them) is what its confidence is calibrated from (`rag.confidence`).
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 
-from rag.context import ContextSentence, header_line, question_terms, relevance
-from rag.question import parser
+from rag.answer_types import Answer, AnswerSentence, Citation
+from rag.confidence import calibrated, corroborated_confidence, too_unsure
+from rag.context import ContextSentence, header_line, question_terms, relevance, render_context
+from rag.generators.base import GenerationRequest
+from rag.parts import candidates_of
+from rag.prompts import ABSTAIN_TEXT, SHORT_GRAMMAR, SHORT_SYSTEM, SHORT_USER, SHORT_WITHHELD
+from rag.question import NAME, parser
+from rag.stage import Event, Run, Stage
+from rag.types import Hit
 
 _WORD = re.compile(r"\w+")
 _CAPITALISED = re.compile(r"(?<!\w)[A-Z][\w’'-]{2,}")
@@ -38,6 +46,9 @@ _CAPITALISED = re.compile(r"(?<!\w)[A-Z][\w’'-]{2,}")
 _ARTICLES = frozenset(["a", "an", "the"])
 # What the model replies when the sentences do not say (rag.prompts.SHORT_SYSTEM).
 NOT_STATED = "not stated"
+SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
+SHORT_MODE = "short"
+NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
 
 
 @dataclass(frozen=True)
@@ -203,3 +214,110 @@ def corroborated(reply: str, question: str, read: Sequence[ContextSentence]) -> 
     if _named_by(best, texts) <= _named_by(reply_key, texts):
         return None
     return max((text for text in names if _key(text) == best), key=len)  # its fullest form
+
+
+class ShortAnswerer(Stage):
+    def stream(
+        self, run: Run, context: list[ContextSentence], news: Sequence[Hit], t: float
+    ) -> Iterator[Event]:
+        """The answer alone, from the model, located in the sentences it read (`rag.short`)."""
+        request = GenerationRequest(
+            messages=[
+                {"role": "system", "content": SHORT_SYSTEM},
+                {
+                    "role": "user",
+                    "content": SHORT_USER.format(
+                        context=render_context(context), question=run.standalone
+                    ),
+                },
+            ],
+            max_tokens=SHORT_MAX_TOKENS,
+            timeout_s=self.settings.generator_timeout_s,
+            grammar=SHORT_GRAMMAR,
+            logprobs=True,
+        )
+        run.timings["prompt_tokens"] = sum(
+            self.embedder.count_tokens([m["content"] for m in request.messages])
+        )
+        reply = ""
+        for delta in self.generator.stream(request):
+            if "first_output_ms" not in run.timings:
+                run.mark("first_output_ms", run.started)
+            reply += delta
+        reply = reply.strip()
+        t = run.mark("generate_ms", t)
+        chance = probability(request.token_logprobs)
+        confidence = calibrated(chance)
+        if says_nothing(reply):
+            located, reason = None, "not_stated"
+        elif repeats(reply, run.standalone):
+            located, reason = None, "repeats"
+        else:
+            located = locate(reply, context)
+            reason = "unlocated" if located is None else "unsure"
+            if located is not None and run.kind == NAME and self.settings.corroborate_names:
+                located, chance = self._corroborate(run, request, located, chance, context, news)
+                if run.timings.get("corroborated"):
+                    confidence = corroborated_confidence()
+        run.mark("verify_ms", t)
+        run.mark("ttft_ms", run.started)  # the answer, or the abstention, is shown from here
+        if located is None or too_unsure(confidence, self.settings.short_abstain_below):
+            # Not stated, nothing new, stated nowhere it read, or too unsure: not shown as fact.
+            run.timings[reason] = 1
+            shown = [] if reason == "not_stated" else [AnswerSentence(reply, [], False)]
+            text = SHORT_WITHHELD.get(reason, ABSTAIN_TEXT)
+            answer = self._abstain(run, context, shown, text)
+            answer.mode, answer.reply_probability = SHORT_MODE, chance
+            yield "done", {"answer": answer}
+            return
+        read = [*context, *candidates_of(news)]
+        cited = witnesses(located, run.standalone, read, self.settings.short_cited_articles)
+        citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
+        for citation in citations:
+            yield "citation", asdict(citation)
+        marks = [c.n for c in citations]
+        yield "token", {"text": located.text, "sentence": 0}
+        sentence = AnswerSentence(located.text, marks, True)
+        yield "sentence", {"index": 0, "text": sentence.text, "supported": True, "citations": marks}
+        run.mark("total_ms", run.started)
+        answer = Answer(
+            run.question,
+            run.standalone,
+            f"{located.text} " + "".join(f"[{n}]" for n in marks),
+            [sentence],
+            citations,
+            False,
+            timings=run.timings,
+            model=self.generator.model_id,
+            backend=self.generator.name,
+            mode=SHORT_MODE if chance is not None else f"{SHORT_MODE}, {NO_LOGPROBS}",
+            reply_probability=chance,
+            confidence=confidence,
+        )
+        yield "done", {"answer": answer}
+
+    def _corroborate(
+        self,
+        run: Run,
+        request: GenerationRequest,
+        located: Located,
+        chance: float | None,
+        context: list[ContextSentence],
+        news: Sequence[Hit],
+    ) -> tuple[Located, float | None]:
+        """The name more of the articles found name, in place of the model's reply
+        (`corroborated`), cited where it stands. Its probability is the model's for that
+        name: the same prompt, the reply held to it by a grammar (the prompt is read from the
+        cache). A backend without grammars gives it none."""
+        found = candidates_of(news)
+        better = corroborated(located.text, run.standalone, [*context, *found])
+        moved = better and (locate(better, context) or locate(better, found))
+        if not moved:
+            return located, chance
+        run.timings["corroborated"] = 1
+        if not getattr(self.generator, "supports_grammar", False):
+            return moved, None
+        forced = replace(request, grammar=f"root ::= {json.dumps(moved.text)}", token_logprobs=[])
+        for _ in self.generator.stream(forced):
+            pass
+        return moved, probability(forced.token_logprobs)

@@ -1,0 +1,68 @@
+"""What every way of answering shares: the run of one question (its wording and timings), the
+events it streams, and the abstention.
+
+A question goes one of three ways (`rag.answer`): decided by parts (`rag.parts`), answered
+short and located (`rag.short`), or written as claims, each checked (`rag.claims`). Each way is
+a `Stage` holding the model, the settings and the embedder; each streams `Event`s and ends with
+a `done` event carrying the `Answer`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.answer_types import Answer, AnswerSentence, Citation
+from rag.config import Settings
+from rag.context import ContextSentence
+from rag.embedding import Embedder
+from rag.generators.base import Generator
+from rag.prompts import ABSTAIN_TEXT
+
+Event = tuple[str, dict[str, Any]]
+CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
+
+
+@dataclass
+class Run:
+    question: str
+    standalone: str
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+    kind: str = ""  # what the question asks for (rag.question)
+
+    def mark(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.timings[name] = round((now - since) * 1000, 1)
+        return now
+
+
+class Stage:
+    def __init__(self, generator: Generator, settings: Settings, embedder: Embedder) -> None:
+        self.generator = generator
+        self.settings = settings
+        self.embedder = embedder
+
+    def _abstain(
+        self,
+        run: Run,
+        context: Sequence[ContextSentence],
+        sentences: list[AnswerSentence],
+        text: str = ABSTAIN_TEXT,
+    ) -> Answer:
+        closest = sorted(context, key=lambda c: -c.relevance)[:CLOSEST]
+        run.timings["total_ms"] = round((time.perf_counter() - run.started) * 1000, 1)
+        return Answer(
+            run.question,
+            run.standalone,
+            text,
+            sentences,
+            [],
+            True,
+            related=[Citation.of(i, c) for i, c in enumerate(closest, start=1)],
+            timings=run.timings,
+            model=self.generator.model_id,
+            backend=self.generator.name,
+        )
