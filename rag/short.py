@@ -164,11 +164,11 @@ def names_it(answer: str, text: str) -> bool:
 
 
 def witnesses(
-    located: Located, question: str, read: Sequence[ContextSentence], limit: int
+    located: Located, question: str, read: Sequence[ContextSentence], limit: int | None = None
 ) -> list[ContextSentence]:
     """The sentence the answer was located in, then, from each other article in `read` that
     names the answer, its sentence holding the largest share of the question's content words;
-    those articles in that order, `limit` articles in all."""
+    those articles in that order, `limit` articles in all (None: every one)."""
     terms = question_terms(question)
     best: dict[str, tuple[float, ContextSentence]] = {}
     for item in read:
@@ -180,7 +180,8 @@ def witnesses(
         if item.article_id not in best or score > best[item.article_id][0]:
             best[item.article_id] = (score, item)
     ranked = sorted(best.values(), key=lambda pair: -pair[0])  # stable: reading order on ties
-    return [located.item, *(item for _, item in ranked[: limit - 1])]
+    others = [item for _, item in ranked]
+    return [located.item, *(others if limit is None else others[: limit - 1])]
 
 
 def corroborated(reply: str, question: str, read: Sequence[ContextSentence]) -> str | None:
@@ -248,6 +249,7 @@ class ShortAnswerer(Stage):
         t = run.mark("generate_ms", t)
         chance = probability(request.token_logprobs)
         confidence = calibrated(chance)
+        naming: list[ContextSentence] = []  # the located sentence, then other articles naming it
         if says_nothing(reply):
             located, reason = None, "not_stated"
         elif repeats(reply, run.standalone):
@@ -257,8 +259,11 @@ class ShortAnswerer(Stage):
             reason = "unlocated" if located is None else "unsure"
             if located is not None and run.kind == NAME and self.settings.corroborate_names:
                 located, chance = self._corroborate(run, request, located, chance, context, news)
-                if run.timings.get("corroborated"):
-                    confidence = corroborated_confidence()
+            if located is not None:
+                naming = witnesses(located, run.standalone, [*context, *candidates_of(news)])
+                run.timings["naming_articles"] = len(naming)
+            if run.timings.get("corroborated"):
+                confidence = corroborated_confidence()
         run.mark("verify_ms", t)
         run.mark("ttft_ms", run.started)  # the answer, or the abstention, is shown from here
         if located is None or too_unsure(confidence, self.settings.short_abstain_below):
@@ -270,8 +275,7 @@ class ShortAnswerer(Stage):
             answer.mode, answer.reply_probability = SHORT_MODE, chance
             yield "done", {"answer": answer}
             return
-        read = [*context, *candidates_of(news)]
-        cited = witnesses(located, run.standalone, read, self.settings.short_cited_articles)
+        cited = naming[: self.settings.short_cited_articles]
         citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
         for citation in citations:
             yield "citation", asdict(citation)
