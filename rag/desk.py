@@ -16,8 +16,9 @@ from rag.answer import Answer, Answerer, prime
 from rag.articles import load_articles
 from rag.config import Settings
 from rag.embedding import Embedder, create_embedder, embedder_class
+from rag.folders import drop_index
 from rag.generators.base import Generator
-from rag.index import Index, drop_index
+from rag.index import Index
 from rag.ingest import IngestReport, Progress, ingest
 from rag.retrieve import Retriever
 from rag.slots import Slots

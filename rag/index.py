@@ -1,4 +1,5 @@
-"""A Newsdesk index in Chroma: the only module that speaks Chroma.
+"""A Newsdesk index in Chroma: with `rag.folders` (which finds it), the only module that speaks
+Chroma.
 
 An index is three collections: `chunks` (one record a chunk: our embedding, the chunk's text,
 its article's metadata and its sentence spans), `articles` (one record an article: the body
@@ -17,8 +18,6 @@ another embedder fails with the command that rebuilds it.
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import threading
 import time
 import uuid
@@ -28,23 +27,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rag.chunking import CHUNKER_VERSION, embed_text
+from rag.chunking import embed_text
 from rag.config import Settings
 from rag.errors import (
-    ChunkSettingsMismatch,
-    CorruptIndex,
-    EmbedderMismatch,
-    IndexUnavailable,
-    NotAnIndex,
     UnknownArticle,
-    UnknownIndex,
 )
+from rag.folders import check_chunk_settings, lexical_path, open_collections
 from rag.lexical import LexicalIndex, Snapshot
 from rag.types import Article, ChunkRecord, Filters
 
-INDEX_FORMAT = 1
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
-CHUNK_SETTINGS = ("chunk_max_tokens", "chunk_overlap_sentences")
 # Chroma needs an embedding on every record; article records are looked up by id only.
 _NO_VECTOR = [1.0]
 
@@ -106,45 +97,9 @@ class Index:
         cls, settings: Settings, name_or_path: str, embedder_name: str, dim: int, create: bool
     ) -> Index:
         """Open an index; with `create`, make it if it does not exist yet."""
-        name, location, client = _connect(settings, name_or_path, create)
-        prefix = "" if settings.chroma_host is None else f"{name}."
-        expected = {
-            "embedder": embedder_name,
-            "dim": dim,
-            "chunker_version": CHUNKER_VERSION,
-            "format": INDEX_FORMAT,
-        }
-        # Recorded when the index is made (an existing collection keeps its metadata).
-        chunking = {k: getattr(settings, k) for k in CHUNK_SETTINGS}
-        try:
-            if create:
-                chunks = client.get_or_create_collection(
-                    f"{prefix}chunks",
-                    metadata=expected | chunking,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                )
-                articles = client.get_or_create_collection(
-                    f"{prefix}articles", embedding_function=None
-                )
-            else:
-                chunks = client.get_collection(f"{prefix}chunks", embedding_function=None)
-                articles = client.get_collection(f"{prefix}articles", embedding_function=None)
-            # Indexes made before the log have none yet: it starts at their first write.
-            writes = client.get_or_create_collection(f"{prefix}writes", embedding_function=None)
-        except Exception as exc:
-            if type(exc).__name__ == "NotFoundError":
-                if settings.chroma_host is None:
-                    raise CorruptIndex(
-                        f"{location} holds no Newsdesk index; delete the folder and ingest again",
-                        public=f"the index {name!r} cannot be read",
-                    ) from exc
-                raise UnknownIndex(
-                    f"no index {name!r} on the Chroma server {location}",
-                    public=f"no index {name!r}",
-                ) from exc
-            raise _chroma_error(exc, location) from exc
-        _check_built_with(name, location, chunks.metadata or {}, expected)
+        name, location, client, (chunks, articles, writes) = open_collections(
+            settings, name_or_path, create, {"embedder": embedder_name, "dim": dim}
+        )
         return cls(
             name, location, client, chunks, articles, writes, lexical_path(settings, name, location)
         )
@@ -164,37 +119,14 @@ class Index:
         return self._lexical
 
     def _catch_up(self, lexical: LexicalIndex) -> None:
-        """Replace the articles whose version here differs from the store's.
-
-        An article whose held version has chunks in the store but no record yet is being
-        written by a process sharing this folder: it is left to that write, whose end is
-        logged and brings another catch-up. One thread catches up at a time; the others read
-        the last commit meanwhile."""
+        """Bring the lexical index in step with the store (`LexicalIndex.catch_up`) when a
+        write has been logged since it last was. One thread catches up at a time; the others
+        read the last commit meanwhile."""
         generation = self.generation  # read first: a write logged after it is seen next time
         if lexical.generation == generation or not self._catching_up.acquire(blocking=False):
             return
         try:
-            stored = self.article_hashes()
-            held = lexical.versions()
-            differ = sorted(
-                a for a in set(stored) | set(held) if held.get(a, set()) != _version(stored, a)
-            )
-            chunks = self._chunks_of(differ)
-            replace_ids, records = [], []
-            for article_id in differ:
-                extra = held.get(article_id, set()) - _version(stored, article_id)
-                in_store = {r.meta["content_hash"] for r in chunks.get(article_id, [])}
-                if extra and extra <= in_store:
-                    continue  # in flight
-                replace_ids.append(article_id)
-                records += [
-                    r
-                    for r in chunks.get(article_id, [])
-                    if {r.meta["content_hash"]} == _version(stored, article_id)
-                ]
-            if replace_ids:
-                lexical.replace_articles(replace_ids, records)
-            lexical.set_generation(generation)
+            lexical.catch_up(self.article_hashes(), self._chunks_of, generation)
         finally:
             self._catching_up.release()
 
@@ -424,19 +356,7 @@ class Index:
 
     def check_chunk_settings(self, settings: Settings) -> None:
         """Before a write: new chunks must be cut like the ones already in the index."""
-        built = self.built_with
-        differ = {
-            k: built[k]
-            for k in CHUNK_SETTINGS
-            if built.get(k) is not None and built[k] != getattr(settings, k)
-        }
-        if differ:
-            recorded = ", ".join(f"NEWSDESK_{k.upper()}={v}" for k, v in differ.items())
-            raise ChunkSettingsMismatch(
-                f"index {self.name!r} was chunked with {recorded}; write to it with those "
-                f"settings, or rebuild it: newsdesk index drop {self.name} && "
-                f"newsdesk ingest PATH... --index {self.name}"
-            )
+        check_chunk_settings(self.name, self.built_with, settings)
 
     @property
     def generation(self) -> int:
@@ -476,133 +396,3 @@ class Index:
             "flagged": self.flagged(),
             **{k: v for k, v in self.built_with.items() if k != "generation"},
         }
-
-
-def _version(hashes: dict[str, str], article_id: str) -> set[str]:
-    return {hashes[article_id]} if article_id in hashes else set()
-
-
-def _check_built_with(
-    name: str, location: str, actual: dict[str, Any], expected: dict[str, Any]
-) -> None:
-    for key in ("embedder", "dim"):
-        if actual.get(key) != expected[key]:
-            raise EmbedderMismatch(
-                f"index {name!r} was built with {actual.get('embedder')} "
-                f"(dim {actual.get('dim')}), not {expected['embedder']} (dim {expected['dim']}); "
-                f"rebuild it: newsdesk index drop {name} && newsdesk ingest PATH... --index {name}"
-            )
-    if actual.get("chunker_version") != CHUNKER_VERSION:
-        raise EmbedderMismatch(
-            f"index {name!r} was chunked by chunker v{actual.get('chunker_version')}, this is "
-            f"v{CHUNKER_VERSION}; rebuild it: newsdesk index drop {name} && "
-            f"newsdesk ingest PATH... --index {name}"
-        )
-
-
-def _chroma_error(exc: Exception, location: str) -> Exception:
-    text = str(exc)
-    if any(s in text for s in ("Connection", "connect", "timed out", "Could not")):
-        return IndexUnavailable(
-            f"Chroma at {location} does not answer: {text}",
-            public="the index store does not answer",
-        )
-    return CorruptIndex(
-        f"index at {location} cannot be read ({type(exc).__name__}: {text})",
-        public="the index cannot be read",
-    )
-
-
-def resolve_path(settings: Settings, name_or_path: str) -> tuple[str, Path]:
-    """`--index` takes a name under settings.index_dir or a path to an index folder."""
-    if _NAME.match(name_or_path):
-        return name_or_path, settings.index_dir / name_or_path
-    path = Path(name_or_path).expanduser()
-    if path.name and _NAME.match(path.name) and ("/" in name_or_path or name_or_path[0] == "."):
-        return path.name, path
-    raise UnknownIndex(
-        f"{name_or_path!r} is neither an index name (letters, digits, '-', '_') nor a path"
-    )
-
-
-def lexical_path(settings: Settings, name: str, location: str) -> Path:
-    if settings.chroma_host is None:
-        return Path(location) / "lexical"
-    return settings.index_dir / ".lexical" / name
-
-
-def _connect(settings: Settings, name_or_path: str, create: bool) -> tuple[str, str, Any]:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False)
-    if settings.chroma_host is not None:
-        if not _NAME.match(name_or_path):
-            raise UnknownIndex(f"{name_or_path!r} is not an index name on a Chroma server")
-        location = f"http://{settings.chroma_host}:{settings.chroma_port}"
-        try:
-            client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
-        except Exception as exc:
-            raise IndexUnavailable(
-                f"Chroma at {location} does not answer: {exc}",
-                public="the index store does not answer",
-            ) from exc
-        return name_or_path, location, client
-
-    name, path = resolve_path(settings, name_or_path)
-    if not path.exists() and not create:
-        known = ", ".join(list_indexes(settings)) or "none yet"
-        raise UnknownIndex(
-            f"no index {name!r} at {path} (indexes: {known}); build it with "
-            f"newsdesk ingest PATH... --index {name_or_path}",
-            public=f"no index {name!r}",
-        )
-    if path.exists() and not (path / "chroma.sqlite3").is_file() and any(path.iterdir()):
-        raise CorruptIndex(
-            f"{path} is not a Chroma index folder; delete it and ingest again",
-            public=f"the index {name!r} cannot be read",
-        )
-    try:
-        client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as exc:
-        raise CorruptIndex(
-            f"index at {path} cannot be opened ({exc}); delete it and ingest again",
-            public=f"the index {name!r} cannot be read",
-        ) from exc
-    return name, str(path), client
-
-
-def list_indexes(settings: Settings) -> list[str]:
-    if not settings.index_dir.is_dir():
-        return []
-    return sorted(p.name for p in settings.index_dir.iterdir() if (p / "chroma.sqlite3").is_file())
-
-
-def drop_index(settings: Settings, name_or_path: str) -> None:
-    """Delete a whole index (embedded: its folder; server: its collections)."""
-    if settings.chroma_host is not None:
-        name, location, client = _connect(settings, name_or_path, create=False)
-        found = False
-        for suffix in ("chunks", "articles", "writes"):
-            try:
-                client.delete_collection(f"{name}.{suffix}")
-                found = True
-            except Exception as exc:
-                if type(exc).__name__ != "NotFoundError":
-                    raise _chroma_error(exc, location) from exc
-        if not found:
-            raise UnknownIndex(f"no index {name!r} on the Chroma server {location}")
-        shutil.rmtree(lexical_path(settings, name, location), ignore_errors=True)
-        return
-    name, path = resolve_path(settings, name_or_path)
-    if not path.exists():
-        raise UnknownIndex(f"no index {name!r} at {path}")
-    if not (path / "chroma.sqlite3").is_file() and any(path.iterdir()):
-        raise NotAnIndex(f"{path} holds no Chroma index (no chroma.sqlite3); nothing was deleted")
-    from chromadb.api.client import SharedSystemClient
-
-    # Chroma caches one client per path in-process; forget it before the folder goes.
-    SharedSystemClient.clear_system_cache()
-    shutil.rmtree(path)

@@ -205,6 +205,40 @@ class LexicalIndex:
     def outlets(self) -> list[str]:
         return self.snapshot().outlets()
 
+    def catch_up(
+        self,
+        stored: dict[str, str],
+        chunks_of: Callable[[Sequence[str]], dict[str, list[ChunkRecord]]],
+        generation: int,
+    ) -> None:
+        """Replace the articles whose version held here differs from the store's (`stored`:
+        article id -> content hash; `chunks_of`: the store's chunks of some articles), and
+        record `generation`, the store's count of writes this is in step with.
+
+        An article whose held version has chunks in the store but no record yet is being
+        written by a process sharing this folder: it is left to that write, whose end is
+        logged and brings another catch-up."""
+        held = self.versions()
+        differ = sorted(
+            a for a in set(stored) | set(held) if held.get(a, set()) != _version(stored, a)
+        )
+        chunks = chunks_of(differ)
+        replace_ids, records = [], []
+        for article_id in differ:
+            extra = held.get(article_id, set()) - _version(stored, article_id)
+            in_store = {r.meta["content_hash"] for r in chunks.get(article_id, [])}
+            if extra and extra <= in_store:
+                continue  # in flight
+            replace_ids.append(article_id)
+            records += [
+                r
+                for r in chunks.get(article_id, [])
+                if {r.meta["content_hash"]} == _version(stored, article_id)
+            ]
+        if replace_ids:
+            self.replace_articles(replace_ids, records)
+        self.set_generation(generation)
+
     def versions(self) -> dict[str, set[str]]:
         return self.snapshot().versions()
 
@@ -310,6 +344,10 @@ class Snapshot:
 
     def _read(self, hits: list[Any]) -> list[ChunkRecord]:
         return [_record(self._searcher.doc(address)) for _, address in hits]
+
+
+def _version(hashes: dict[str, str], article_id: str) -> set[str]:
+    return {hashes[article_id]} if article_id in hashes else set()
 
 
 def _record(doc: Any) -> ChunkRecord:
