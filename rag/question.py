@@ -6,7 +6,8 @@ The reading uses spaCy's small English pipeline (`en_core_web_sm`, shipped on Py
 
 * **kind**: a question that opens with an auxiliary ("Does", "Did", "Was", "Has") asks for a
   verdict; otherwise the wh-word says what it asks for: who/which/what -> a name or phrase,
-  when -> a time, how many/much -> a count, why -> a reason.
+  when -> a time, how many/much -> a count, why -> a reason. An opening phrase set off by a
+  comma ("Between A and B, which ...?", "According to X, was ...?") is read past.
 * **sources**: the outlets the question names, matched against the outlets the index holds
   (the full name, or its brand before a " | " or " - " tagline: "The Independent" for "The
   Independent - Life and Style"). A source the question names in a reporting position ("the
@@ -35,6 +36,7 @@ DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or aft
 _DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
 _FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])
 _WH_PRONOUNS = frozenset(["WP", "WDT", "WP$"])  # who, what, which, whose
+_WH = _WH_PRONOUNS | {"WRB"}  # and when, where, why, how
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "expl", "csubj"])
 _TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
 
@@ -136,6 +138,12 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
         # "Who is the man who ..., is accused ..., and ...?": a question that opens with a
         # wh-pronoun asks for what it stands for, however the clauses after it are parsed.
         return NAME
+    if len(doc) and doc[0].tag_ == "IN":
+        # "Between A and B, which outlet ...?", "According to X, who ...?": an opening phrase
+        # set off by a comma, then the question itself, however the parser attached them.
+        asked = next((t for t in doc[2:] if doc[t.i - 1].text == "," and t.tag_ in _WH), None)
+        if asked is not None:
+            return _wh_kind(asked)
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None:
         return OTHER
@@ -145,13 +153,8 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
     for token in doc[: limit + 1]:
         if token.i in aside:  # "After X explained how ..., did Y ...?": not the main clause
             continue
-        if token.tag_ in _WH_PRONOUNS:
-            return NAME
-        if token.tag_ == "WRB":
-            lower = token.lower_
-            if lower == "how" and token.i + 1 < len(doc):
-                return COUNT if doc[token.i + 1].lower_ in ("many", "much") else OTHER
-            return {"when": TIME, "why": REASON, "where": NAME}.get(lower, OTHER)
+        if token.tag_ in _WH:
+            return _wh_kind(token)
     auxiliaries = [c for c in root.children if c.dep_ in ("aux", "auxpass")]
     if root.pos_ == "AUX":
         auxiliaries.append(root)
@@ -159,6 +162,17 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
     if any(a.i < start for a in auxiliaries) or _inverted_after_phrase(doc):
         return YESNO
     return OTHER
+
+
+def _wh_kind(token) -> str:  # type: ignore[no-untyped-def]
+    """What a wh-word asks for: who/what/which/whose/where -> a name, when -> a time, how
+    many/much -> a count, why -> a reason."""
+    if token.tag_ in _WH_PRONOUNS:
+        return NAME
+    lower, doc = token.lower_, token.doc
+    if lower == "how" and token.i + 1 < len(doc):
+        return COUNT if doc[token.i + 1].lower_ in ("many", "much") else OTHER
+    return {"when": TIME, "why": REASON, "where": NAME}.get(lower, OTHER)
 
 
 def _inverted_after_phrase(doc) -> bool:  # type: ignore[no-untyped-def]

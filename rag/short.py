@@ -76,11 +76,11 @@ def says_nothing(reply: str) -> bool:
 
 def repeats(reply: str, question: str) -> bool:
     """The reply is what the question already says ("Russia" for "Who did Russia invite?"),
-    and the question offers no choice ("... X or Y?") it could be picking: it tells the asker
-    nothing, so it answers nothing."""
+    and the question offers no choice ("... X or Y?", "Between X and Y, which ...?") it could
+    be picking: it tells the asker nothing, so it answers nothing."""
     want = answer_words(reply)
     asked = _words(question)
-    if not want or any(w == "or" for w, _, _ in asked):
+    if not want or any(w in ("or", "between") for w, _, _ in asked):
         return False
     return _find(want, question) is not None
 

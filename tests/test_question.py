@@ -43,6 +43,14 @@ def test_kinds() -> None:
     assert read_question(described, OUTLETS).kind == NAME
     told = "The minister said the strike, which began in May, was over?"
     assert read_question(told).kind != YESNO
+    # an opening phrase, then a wh-question: it asks for what the wh-word stands for
+    choice = (
+        "Between the report from TechCrunch on the merger and the Sporting News article on the "
+        "strike, which news source reported on a player's injury during international duty?"
+    )
+    assert read_question(choice, OUTLETS).kind == NAME
+    when = "According to The Verge's review of the phone, when will it go on sale?"
+    assert read_question(when, OUTLETS).kind == TIME
 
 
 def test_parts_carry_their_own_sources_and_claims() -> None:

@@ -182,6 +182,8 @@ def test_a_reply_that_repeats_the_question_answers_nothing(seed_desk: Desk) -> N
     assert repeats("Russia", "Who did Russia invite to Moscow?")
     assert not repeats("Zelensky", "Who did Russia invite to Moscow?")
     assert not repeats("Moscow", "Was the meeting in Moscow or in Kyiv?")  # a choice offered
+    between = "Between the report from The Ledger and the Wire Desk's, which outlet named him?"
+    assert not repeats("The Ledger", between)
     answerer = Answerer(seed_desk.retriever(), ScriptedReply("Russia", [-0.1]), seed_desk.settings)
     answer = answerer.answer("Who did Russia invite to Moscow for peace talks?")
     assert answer.abstained and answer.citations == []
