@@ -24,14 +24,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from functools import cache
 
-from rag.recency import Window, recency
+from rag.recency import DATE_SHAPE, Window, date_window, recency
 
 YESNO, NAME, TIME, COUNT, REASON, OTHER = "yes/no", "name", "time", "count", "reason", "other"
 ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two parts
-DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or after (time zones)
 # Nouns for a piece of news: "the article from X", "a report by X" name X as a source.
 _DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
 _FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])
@@ -99,7 +98,7 @@ def read_question(
             if start <= m_start < end:
                 named.append(question[m_start:m_end])
                 sources.extend(outlet_names)
-        after, before = _window(question[start:end])
+        after, before = date_window(question[start:end])
         parts.append(
             Part(
                 _claim_text(doc, start, end, mentions),
@@ -317,7 +316,7 @@ def _frame(doc, tokens, mentions: dict) -> set[int]:  # type: ignore[no-untyped-
 def _without_windows(text: str) -> str:
     """The claim without the dates that name its publication window: those choose the
     evidence, they are not what the evidence must state."""
-    for match in reversed(list(_DATE_SHAPE.finditer(text))):
+    for match in reversed(list(DATE_SHAPE.finditer(text))):
         if re.search(r"\d{4}", match.group()):
             text = text[: match.start()] + text[match.end() :]
     return " ".join(text.split()).strip(" ,;?")
@@ -379,39 +378,3 @@ def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ign
         if as_source:
             unknown.append((ent.text.strip("'\"‘’“” "), ent.start_char))
     return unknown
-
-
-def _window(text: str) -> tuple[int | None, int | None]:
-    """The publication window a part names: a full date (day and year or month and year) with
-    a day's slack either side. Relative words ("recent") name no window."""
-    found = _dates(text)
-    if not found:
-        return None, None
-    day = found[0]
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return int((start - DATE_SLACK).timestamp()), int((start + 2 * DATE_SLACK).timestamp())
-
-
-_DATE_SHAPE = re.compile(
-    r"\b(?:\d{4}-\d{2}-\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
-    r"\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:,?\s+\d{4})?)\b",
-    re.I,
-)
-
-
-def _dates(text: str) -> list[datetime]:
-    """Calendar dates with their year in the text, read by dateparser. Only spans shaped like a
-    day of a month are handed to it, so words like "may" or "now" are never read as dates."""
-    import dateparser
-
-    out = []
-    for match in _DATE_SHAPE.finditer(text):
-        parsed = dateparser.parse(
-            match.group(),
-            languages=["en"],
-            settings={"PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False},
-        )
-        if parsed is not None and re.search(r"\d{4}", match.group()):
-            out.append(parsed)  # a date without its year names no window
-    return out

@@ -9,8 +9,9 @@ it is part of what the news says ("last week's game", "his latest book") and nam
 Expressions are read by spaCy (DATE entities, superlatives) and resolved by dateparser against
 the request's time (`now`, else the clock), in UTC: a day, week, month or year is the whole
 calendar period, cut at `now`; "since X" runs from X to now, "before X" up to X, and "the past
-three days" from three days before now. Absolute dates ("October 7, 2023") are not read here:
-they choose a part's evidence (rag.question).
+three days" from three days before now. An absolute date ("October 7, 2023") names no
+window of asking: it is what a part of the question reports on, and `date_window` turns it into
+that part's window (the day, with a day's slack either side), for its evidence (rag.question).
 """
 
 from __future__ import annotations
@@ -35,11 +36,15 @@ DEICTIC = frozenset(
 SINCE = ("since", "after", "from")
 UNTIL = ("before", "until", "till")
 BOUNDING = SINCE + UNTIL
-_ABSOLUTE = re.compile(
-    r"\d{4}|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?\b|"
-    r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or after (time zones)
+# A day of a month, with or without its year, or an ISO date: the shapes dateparser is given.
+DATE_SHAPE = re.compile(
+    r"\b(?:\d{4}-\d{2}-\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
+    r"\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:,?\s+\d{4})?)\b",
     re.I,
 )
+_ABSOLUTE = re.compile(rf"\d{{4}}|{DATE_SHAPE.pattern}", re.I)  # a date, or a year alone
 _SPAN = re.compile(
     r"^(?:the\s+)?(?:past|last|previous)\s+(.+?\s+(?:hour|day|week|month|year)s)$", re.I
 )
@@ -193,3 +198,31 @@ def _period_end(start: datetime, period: str) -> datetime:
     if period == "year":
         return start.replace(year=start.year + 1)
     return start + timedelta(days=1)
+
+
+def date_window(text: str) -> tuple[int | None, int | None]:
+    """The publication window a part names: a full date (day and year or month and year) with
+    a day's slack either side. Relative words ("recent") name no window."""
+    found = dates(text)
+    if not found:
+        return None, None
+    day = found[0]
+    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return int((start - DATE_SLACK).timestamp()), int((start + 2 * DATE_SLACK).timestamp())
+
+
+def dates(text: str) -> list[datetime]:
+    """Calendar dates with their year in the text, read by dateparser. Only spans shaped like a
+    day of a month are handed to it, so words like "may" or "now" are never read as dates."""
+    import dateparser
+
+    out = []
+    for match in DATE_SHAPE.finditer(text):
+        parsed = dateparser.parse(
+            match.group(),
+            languages=["en"],
+            settings={"PREFER_DAY_OF_MONTH": "first", "RETURN_AS_TIMEZONE_AWARE": False},
+        )
+        if parsed is not None and re.search(r"\d{4}", match.group()):
+            out.append(parsed)  # a date without its year names no window
+    return out
