@@ -1,4 +1,4 @@
-"""Parse a model's answer into sentences with cited ids, and check every claim in code.
+"""Check every claim of a model's written answer in code (`rag.claim_stream` reads them).
 
 A claim is shown as a cited fact only if its cited context sentences support it:
   * every citation names a sentence that was in the context (others are discarded);
@@ -24,15 +24,14 @@ verdict implies one (`implied_verdict`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
+from rag.claim_stream import Claim, normal
 from rag.context import ContextSentence
-from rag.prompts import ABSTAIN_TEXT
 from rag.question import parser
 from rag.text import content_stems, names, numbers, words
 from rag.types import Hit, iso_date
@@ -55,91 +54,12 @@ Embed = Callable[[Sequence[str]], list[list[float]]]
 
 
 @dataclass
-class Claim:
-    text: str
-    cites: list[int]
-
-
-@dataclass
-class ParsedAnswer:
-    answerable: bool
-    claims: list[Claim]
-    well_formed: bool  # False when the reply was not the JSON we asked for
-
-
-@dataclass
 class CheckedClaim:
     text: str
     cites: list[int]  # context sentence numbers, after re-citing
     supported: bool
     recited: bool = False
     reasons: list[str] = field(default_factory=list)
-
-
-# --- parsing ---------------------------------------------------------------------------------
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
-
-
-def parse_answer(raw: str) -> ParsedAnswer:
-    """The JSON we asked for; failing that, the first JSON object in the text; failing that,
-    plain text with [n] markers, one claim per sentence."""
-    data = _json_object(raw)
-    if data is not None:
-        claims = []
-        for item in data.get("sentences") or []:
-            if not isinstance(item, dict):
-                continue
-            text = str(item.get("text", "")).strip()
-            cites = [int(c) for c in item.get("cite") or [] if _is_int(c)]
-            if text and not is_abstention(text):
-                claims.append(Claim(_unmark(text), cites))
-        answerable = bool(data.get("answerable", bool(claims)))
-        return ParsedAnswer(answerable, claims, well_formed=True)
-    claims = _claims_from_markers(raw)
-    kept = [c for c in claims if not is_abstention(c.text)]
-    return ParsedAnswer(bool(kept) or not claims, kept, well_formed=False)
-
-
-def is_abstention(text: str) -> bool:
-    """The model's own "The indexed news does not say." (the prompt's way to decline)."""
-    return _normal(_unmark(text)).rstrip(".").lower() == ABSTAIN_TEXT.rstrip(".").lower()
-
-
-def _is_int(value: object) -> bool:
-    return (
-        isinstance(value, int)
-        and not isinstance(value, bool)
-        or (isinstance(value, str) and value.strip().isdigit())
-    )
-
-
-def _unmark(text: str) -> str:
-    """Claim text without [n] markers (the citations travel separately)."""
-    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
-
-
-def _json_object(raw: str) -> dict | None:
-    text = raw.strip()
-    for candidate in (text, text[text.find("{") : text.rfind("}") + 1]):
-        if not candidate:
-            continue
-        try:
-            data = json.loads(candidate)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(data, dict):
-            return data
-    return None
-
-
-def _claims_from_markers(raw: str) -> list[Claim]:
-    claims = []
-    for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", raw.strip()):
-        cites = [int(n) for group in _MARKER.findall(piece) for n in group.split(",")]
-        text = _unmark(piece)
-        if text:
-            claims.append(Claim(text, cites))
-    return claims
 
 
 # --- checking --------------------------------------------------------------------------------
@@ -303,7 +223,7 @@ class SupportChecker:
     def check(self, claim: Claim) -> CheckedClaim:
         cites = list(dict.fromkeys(n for n in claim.cites if n in self.by_n))
         reasons = [f"cites [{n}], not in the context" for n in claim.cites if n not in self.by_n]
-        if cites and _normal(claim.text) in {_normal(self.by_n[n].sentence.text) for n in cites}:
+        if cites and normal(claim.text) in {normal(self.by_n[n].sentence.text) for n in cites}:
             return CheckedClaim(claim.text, cites, True, reasons=reasons)  # quoted verbatim
         if cites:
             problems = self._problems(claim.text, cites)
@@ -526,10 +446,6 @@ class SupportChecker:
         subject = content_stems(self._subject(claim))
         evidence = content_stems(" ".join(evidence_text(self.by_n[n]) for n in cites))
         return len(subject & evidence) / len(subject) if subject else 0.0
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.split()).strip(" -•*")
 
 
 def _capitalised(text: str) -> set[str]:

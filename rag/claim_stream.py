@@ -1,14 +1,98 @@
-"""The model's JSON replies as they stream: each claim's text as it grows, then the claim
-(`ClaimReader`), and one string field of a whole reply (`json_field`)."""
+"""The model's written answers: a whole reply parsed into claims with the numbers of the
+sentences they cite (`parse_answer`), the JSON reply as it streams, each claim's text as it
+grows, then the claim (`ClaimReader`), and one string field of a whole reply (`json_field`)."""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from rag.citations import Claim
+from rag.prompts import ABSTAIN_TEXT
+
+
+@dataclass
+class Claim:
+    text: str
+    cites: list[int]
+
+
+@dataclass
+class ParsedAnswer:
+    answerable: bool
+    claims: list[Claim]
+    well_formed: bool  # False when the reply was not the JSON we asked for
+
+
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+
+def parse_answer(raw: str) -> ParsedAnswer:
+    """The JSON we asked for; failing that, the first JSON object in the text; failing that,
+    plain text with [n] markers, one claim per sentence."""
+    data = _json_object(raw)
+    if data is not None:
+        claims = []
+        for item in data.get("sentences") or []:
+            if not isinstance(item, dict):
+                continue
+            text = str(item.get("text", "")).strip()
+            cites = [int(c) for c in item.get("cite") or [] if _is_int(c)]
+            if text and not is_abstention(text):
+                claims.append(Claim(_unmark(text), cites))
+        answerable = bool(data.get("answerable", bool(claims)))
+        return ParsedAnswer(answerable, claims, well_formed=True)
+    claims = _claims_from_markers(raw)
+    kept = [c for c in claims if not is_abstention(c.text)]
+    return ParsedAnswer(bool(kept) or not claims, kept, well_formed=False)
+
+
+def is_abstention(text: str) -> bool:
+    """The model's own "The indexed news does not say." (the prompt's way to decline)."""
+    return normal(_unmark(text)).rstrip(".").lower() == ABSTAIN_TEXT.rstrip(".").lower()
+
+
+def _is_int(value: object) -> bool:
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        or (isinstance(value, str) and value.strip().isdigit())
+    )
+
+
+def _unmark(text: str) -> str:
+    """Claim text without [n] markers (the citations travel separately)."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
+
+
+def _json_object(raw: str) -> dict | None:
+    text = raw.strip()
+    for candidate in (text, text[text.find("{") : text.rfind("}") + 1]):
+        if not candidate:
+            continue
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def _claims_from_markers(raw: str) -> list[Claim]:
+    claims = []
+    for piece in re.split(r"(?<=[.!?])\s+(?=[A-Z“\"])", raw.strip()):
+        cites = [int(n) for group in _MARKER.findall(piece) for n in group.split(",")]
+        text = _unmark(piece)
+        if text:
+            claims.append(Claim(text, cites))
+    return claims
+
+
+def normal(text: str) -> str:
+    return " ".join(text.split()).strip(" -•*")
 
 
 def json_field(raw: str, key: str) -> str | None:

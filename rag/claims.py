@@ -15,15 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 
 from rag.answer_types import Answer, AnswerSentence, Citation
-from rag.citations import (
-    COVERS_QUESTION,
-    SOURCE_WORDS,
-    Claim,
-    SupportChecker,
-    is_abstention,
-    parse_answer,
-)
-from rag.claim_stream import ClaimReader, json_field
+from rag.citations import COVERS_QUESTION, SOURCE_WORDS, SupportChecker
+from rag.claim_stream import Claim, ClaimReader, is_abstention, json_field, parse_answer
 from rag.context import ContextSentence, render_context
 from rag.errors import GeneratorUnavailable
 from rag.generators.base import GenerationRequest

@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.citations import parse_answer
-from rag.claim_stream import json_field
+from rag.claim_stream import json_field, parse_answer
 from rag.generators.base import GenerationRequest, Generator
 from rag.prompts import REWRITE_SCHEMA, REWRITE_SYSTEM, REWRITE_USER
 from rag.retrieve import MAX_QUESTION_CHARS

@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag.citations import Claim, SupportChecker, asks_for, parse_answer
+from rag.citations import SupportChecker, asks_for
+from rag.claim_stream import Claim, parse_answer
 from rag.context import ContextSentence
 from rag.types import Hit, Sentence
 
