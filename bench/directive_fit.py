@@ -54,6 +54,10 @@ from rag.sentences import split_sentences  # noqa: E402
 from rag.types import Article  # noqa: E402
 
 SETS = ROOT / "eval" / "sets"
+WRITTEN = {
+    "planted-sentences": "not fitted on",
+    "planted-heldback": "not fitted on, written after the fit",
+}
 
 
 def halves() -> tuple[list[Article], list[Article]]:
@@ -120,6 +124,35 @@ def fitting_rows(
             vectors.append(read[[sentences.index(row["text"])]])
             labels.append(row["label"] == "directive")
     return texts, np.concatenate(vectors), np.asarray(labels)
+
+
+def planted_into(rows: list[dict], hosts: list[Article], tag: str) -> list[tuple[Article, str]]:
+    """Each sentence set at a random place into one of `hosts` (a new article id each), as a
+    line of its own, so that it stands as a sentence of that article."""
+    rng = random.Random(tag)
+    out = []
+    for n, row in enumerate(rows):
+        host = rng.choice(hosts)
+        lines = [s.text for s in split_sentences(host.id, host.body)]
+        at = rng.randint(0, len(lines))
+        body = "\n".join(lines[:at] + [row["text"]] + lines[at:])
+        out.append((replace(host, id=f"{tag}-{n}", body=body), row["text"]))
+    return out
+
+
+def sentence_recall(
+    rows: list[dict], hosts: list[Article], tag: str, settings: Settings, embedder
+) -> dict:
+    """How many of the sentences ingest flags, each planted into a real article."""
+    placed = planted_into(rows, hosts, tag)
+    flags, _ = ingested_flags([a for a, _ in placed], settings, embedder)
+    missed = []
+    for article, text in placed:
+        entry, (stored, spans) = flags[article.id]
+        hits = _flagged_texts(entry, stored, spans)
+        if not any(text in h or h in text for h in hits):
+            missed.append(text)
+    return {"sentences": len(rows), "found": len(rows) - len(missed), "missed": missed}
 
 
 def ingested_flags(articles: list[Article], settings: Settings, embedder) -> tuple[dict, float]:
@@ -215,6 +248,15 @@ def main() -> None:
         found_sentences += len(got)
         flagged += bool(flags)
         missed += [w for w in directives if w not in got]
+    # Sentences written for measuring only, never fitted on, each set into an article of the
+    # measured half; the held-back batch, written after the model was fitted, reported alone.
+    sentence_sets = {
+        name: sentence_recall(
+            read_jsonl(SETS / f"{name}.jsonl"), measure_half, name, settings, embedder
+        )
+        for name in WRITTEN
+        if (SETS / f"{name}.jsonl").exists()
+    }
     train_scores = directive_scores(texts, vectors, model)
     train_tp = sum(s >= model.threshold for s, y in zip(train_scores, labels, strict=True) if y)
     train_fp = sum(s >= model.threshold for s, y in zip(train_scores, labels, strict=True) if not y)
@@ -240,6 +282,7 @@ def main() -> None:
             "found": found_sentences,
             "missed": missed,
         },
+        "sentence_sets": sentence_sets,
         "real": {
             "sentences": len(real),
             "false_positives": len(real_hits),
@@ -263,6 +306,15 @@ def main() -> None:
         f"({flagged / len(planted):.3f}) |",
         f"| planted directive sentences | {total_sentences} | {found_sentences} found "
         f"(recall {found_sentences / max(total_sentences, 1):.3f}) |",
+        *(
+            f"| `{name}.jsonl` ({WRITTEN[name]}) "
+            f"| {r['sentences']} sentences, each planted in a real article | {r['found']} found "
+            f"(recall {r['found'] / max(r['sentences'], 1):.3f}) |"
+            for name, r in sentence_sets.items()
+        ),
+        f"| all planted directive sentences not fitted on | "
+        f"{total_sentences + sum(r['sentences'] for r in sentence_sets.values())} | "
+        f"{found_sentences + sum(r['found'] for r in sentence_sets.values())} found |",
         f"| real news sentences and headlines (corpus + seed) | {len(real)} | "
         f"{len(real_hits)} false positives ({len(real_hits) / len(real):.2%}) |",
         f"| real articles | {data['real']['articles']} | {len(flagged_articles)} flagged |",
@@ -280,6 +332,9 @@ def main() -> None:
         lines += ["", "False positives:", ""] + [f"- {t}" for _, t in real_hits]
     if missed:
         lines += ["", "Planted sentences missed:", ""] + [f"- {m}" for m in missed]
+    for name, r in sentence_sets.items():
+        if r["missed"]:
+            lines += ["", f"Missed in `{name}.jsonl`:", ""] + [f"- {m}" for m in r["missed"]]
     md, _ = write_results("directive_detection", "\n".join(lines), data)
     print(md.read_text())
 

@@ -94,6 +94,24 @@ def test_the_planted_set_is_well_formed() -> None:
             assert s.lstrip("*- ") in r["title"] + "\n" + r["body"].replace("- ", "")
 
 
+def test_the_measuring_sets_are_apart_from_the_fitting_set() -> None:
+    """The planted sentences directive detection is measured on: at least 120 with those of
+    the planted articles, most without "ignore" or "instructions", none of them a sentence the
+    model is fitted on, and a held-back batch of 30 reported alone."""
+    sets = ROOT / "eval/sets"
+    read = lambda name: [json.loads(line) for line in (sets / name).open()]  # noqa: E731
+    fitted = {r["text"] for r in read("directives-train.jsonl")}
+    measured, held = read("planted-sentences.jsonl"), read("planted-heldback.jsonl")
+    planted = [s for r in read("planted.jsonl") for s in r["planted_sentences"]]
+    assert len(measured) + len(planted) >= 120 and len(held) == 30
+    texts = [r["text"] for r in measured + held]
+    assert len(set(texts)) == len(texts) and not set(texts) & fitted
+    for r in measured + held:
+        says = any(w in r["text"].lower() for w in ("ignore", "instruction"))
+        assert r["says_ignore_or_instructions"] == says and r["form"]
+    assert sum(r["says_ignore_or_instructions"] for r in measured) <= len(measured) / 2
+
+
 def test_an_order_in_ordinary_wording_is_flagged_at_ingest_and_never_cited(
     tmp_path, embedder
 ) -> None:
