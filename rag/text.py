@@ -65,165 +65,30 @@ def names(text: str) -> set[str]:
     return found
 
 
-# Function words that are frequent in each language and rare in English questions.
-_FOREIGN = {
-    "es": [
-        "el",
-        "la",
-        "los",
-        "las",
-        "que",
-        "de",
-        "del",
-        "por",
-        "para",
-        "con",
-        "una",
-        "es",
-        "qué",
-        "cuál",
-        "cuándo",
-        "dónde",
-        "cómo",
-        "según",
-        "y",
-    ],
-    "fr": [
-        "le",
-        "la",
-        "les",
-        "des",
-        "est",
-        "que",
-        "qui",
-        "une",
-        "dans",
-        "pour",
-        "avec",
-        "sur",
-        "quel",
-        "quelle",
-        "quand",
-        "où",
-        "comment",
-        "et",
-    ],
-    "de": [
-        "der",
-        "die",
-        "das",
-        "und",
-        "ist",
-        "nicht",
-        "ein",
-        "eine",
-        "mit",
-        "für",
-        "auf",
-        "wer",
-        "wann",
-        "warum",
-        "wie",
-        "welche",
-        "hat",
-        "über",
-        "dem",
-        "den",
-        "im",
-        "sind",
-        "wurde",
-    ],
-    "it": [
-        "il",
-        "lo",
-        "gli",
-        "della",
-        "che",
-        "non",
-        "una",
-        "per",
-        "con",
-        "sono",
-        "chi",
-        "quando",
-        "perché",
-        "come",
-        "quale",
-    ],
-    "pt": [
-        "o",
-        "os",
-        "as",
-        "que",
-        "não",
-        "uma",
-        "para",
-        "com",
-        "por",
-        "quem",
-        "quando",
-        "onde",
-        "como",
-        "qual",
-        "é",
-    ],
-    "nl": [
-        "de",
-        "het",
-        "een",
-        "van",
-        "en",
-        "niet",
-        "met",
-        "voor",
-        "wie",
-        "wanneer",
-        "waarom",
-        "hoe",
-        "welke",
-        "is",
-    ],
-}
-_ENGLISH = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "to",
-        "in",
-        "is",
-        "are",
-        "was",
-        "were",
-        "what",
-        "who",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "does",
-        "do",
-        "and",
-        "for",
-        "on",
-        "with",
-        "by",
-        "about",
-        "from",
-        "that",
-        "this",
-    ]
-)
+LANGUAGES = ("es", "fr", "de", "it", "pt", "nl")  # the Latin-script languages told apart
+
+
+@cache
+def _function_words() -> dict[str, frozenset[str]]:
+    """Each language's stop words (spaCy's stop lists), written as `stopwords` writes them."""
+    import importlib
+
+    return {
+        code: frozenset(
+            w.replace("’", "'").lower()
+            for w in importlib.import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS
+        )
+        for code in LANGUAGES
+    }
 
 
 def foreign_language(text: str) -> str | None:
     """A language code when the text is clearly not English, else None.
 
     Non-Latin script counts as foreign; Latin-script text is foreign when its function words
-    are mostly another language's. Names and short keyword queries stay English.
+    (spaCy's stop lists) are another language's: at least two of its own that English lacks,
+    more than twice as many as English's own that it lacks; of several such languages, the one
+    whose function words the text holds most. Names and short keyword queries stay English.
     """
     letters = [c for c in text if c.isalpha()]
     if not letters:
@@ -232,11 +97,11 @@ def foreign_language(text: str) -> str | None:
     if latin / len(letters) < 0.5:
         return "non-latin"
     tokens = [w.lower() for w in re.findall(r"\w+", text)]
-    english = sum(t in _ENGLISH for t in tokens)
-    best, count = max(
-        ((code, sum(t in set(vocab) for t in tokens)) for code, vocab in _FOREIGN.items()),
-        key=lambda pair: pair[1],
-    )
-    if count >= 2 and count > 2 * english:
-        return best
-    return None
+    english = stopwords()
+    candidates = []
+    for code, own in _function_words().items():
+        theirs = sum(t in own and t not in english for t in tokens)
+        ours = sum(t in english and t not in own for t in tokens)
+        if theirs >= 2 and theirs > 2 * ours:
+            candidates.append((sum(t in own for t in tokens), code))
+    return max(candidates)[1] if candidates else None

@@ -13,6 +13,7 @@ import pytest
 from rag.desk import Desk
 from rag.errors import EmptyQuestion, QuestionTooLong, UnsupportedLanguage
 from rag.prompts import ABSTAIN_TEXT
+from rag.text import foreign_language
 
 PLANTED = {
     "id": "planted-1",
@@ -154,6 +155,26 @@ def test_an_article_whose_record_is_still_being_written_is_judged_by_its_chunks(
 def test_bad_questions_get_named_errors(desk: Desk, question: str, error: type) -> None:
     with pytest.raises(error):
         desk.answer(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Que demande la Russie à l'Ukraine pour les pourparlers de paix ?", "fr"),
+        ("Was verlangt Russland von der Ukraine für die Friedensgespräche?", "de"),
+        ("Che cosa chiede la Russia all'Ucraina per i colloqui di pace?", "it"),
+        ("O que a Rússia exige da Ucrânia para as negociações de paz?", "pt"),
+        ("Wat eist Rusland van Oekraïne voor de vredesbesprekingen?", "nl"),
+        ("¿Qué exige Rusia a Ucrania para las conversaciones de paz?", "es"),
+        ("What did Le Monde say about the strike?", None),
+        ("Did Die Zeit report that Ana de Armas will star in the film?", None),
+        ("Zelensky Moscow talks", None),
+    ],
+)
+def test_the_language_of_a_question_is_read_from_its_function_words(
+    question: str, language: str | None
+) -> None:
+    assert foreign_language(question) == language
 
 
 def test_new_topic_after_a_conversation_is_not_glued_to_it(desk: Desk) -> None:
