@@ -73,10 +73,7 @@ def stage_one(articles, settings: Settings, embedder) -> list[tuple[str, float]]
 def planted_scores(read: list[tuple[str, float]], wanted: list[str]) -> list[tuple[str, float]]:
     """Each planted sentence with the score of what ingest read it as (the splitter may have
     cut it, or joined it to a neighbour)."""
-    return [
-        (w, max([s for t, s in read if w in t or t in w] or [0.0]))
-        for w in wanted
-    ]
+    return [(w, max([s for t, s in read if w in t or t in w] or [0.0])) for w in wanted]
 
 
 def judge(generator, text: str) -> float:
