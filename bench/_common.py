@@ -194,6 +194,17 @@ def write_results(name: str, markdown: str, data: dict[str, Any]) -> tuple[Path,
     return md_path, json_path
 
 
+def dump_chunks(index: Any, path: Path) -> int:
+    """Save an index's chunks with their vectors as JSON, to copy into other indexes without
+    embedding again; the number saved."""
+    chunks = [
+        {"id": r.id, "text": r.text, "meta": r.meta, "vector": r.vector}
+        for r in index.all_chunks(vectors=True)
+    ]
+    path.write_text(json.dumps(chunks))
+    return len(chunks)
+
+
 def forget_chroma_clients() -> None:
     """Chroma caches one client per path in-process; drop them before a temp dir goes away."""
     from chromadb.api.client import SharedSystemClient

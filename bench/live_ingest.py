@@ -48,15 +48,7 @@ def base_json(tmp: Path, articles: list, embedder) -> int:
 
     desk = Desk(C.make_settings(tmp), embedder)
     desk.ingest_articles(articles, "base")
-    got = desk.index("base")._chunks.get(include=["embeddings", "documents", "metadatas"])
-    chunks = [
-        {"id": i, "text": d, "meta": m, "vector": [float(x) for x in v]}
-        for i, d, m, v in zip(
-            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-        )
-    ]
-    (tmp / "base.json").write_text(json.dumps(chunks))
-    return len(chunks)
+    return C.dump_chunks(desk.index("base"), tmp / "base.json")
 
 
 def pct(values: list[float], p: float) -> float:

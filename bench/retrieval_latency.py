@@ -61,15 +61,8 @@ def dump_base_chunks(tmp: Path) -> dict[str, Any]:
     embedder, load_s = C.load_embedder(settings)
     desk = Desk(settings, embedder)
     report = desk.ingest_articles(C.load_corpus(), BASE_INDEX)
-    got = desk.index(BASE_INDEX)._chunks.get(include=["embeddings", "documents", "metadatas"])
-    chunks = [
-        {"id": i, "text": d, "meta": m, "vector": [float(x) for x in v]}
-        for i, d, m, v in zip(
-            got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
-        )
-    ]
-    (tmp / "base.json").write_text(json.dumps(chunks))
-    return {"chunks": len(chunks), "ingest_s": report.seconds, "model_load_s": load_s}
+    saved = C.dump_chunks(desk.index(BASE_INDEX), tmp / "base.json")
+    return {"chunks": saved, "ingest_s": report.seconds, "model_load_s": load_s}
 
 
 # --- step 2: replicated indexes (subprocess) -------------------------------------------------

@@ -324,21 +324,21 @@ class Index:
             for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         }
 
-    def all_chunks(self, page: int = 20_000) -> list[ChunkRecord]:
-        """Every chunk's text and metadata, for the lexical index.
-
-        Large pages: Chroma re-reads everything before an offset, so small pages cost time
-        quadratic in the index size; one unbounded read fails past SQLite's variable limit
-        (about 32k records).
+    def all_chunks(self, page: int = 20_000, vectors: bool = False) -> list[ChunkRecord]:
+        """Every chunk's text and metadata (and, with `vectors`, its embedding). Large pages:
+        Chroma re-reads everything before an offset, so small pages cost time quadratic in the
+        index size; one unbounded read fails past SQLite's variable limit (about 32k records).
         """
+        include = ["metadatas", "documents"] + (["embeddings"] if vectors else [])
         records: list[ChunkRecord] = []
         while True:
-            got = self._chunks.get(
-                limit=page, offset=len(records), include=["metadatas", "documents"]
-            )
+            got = self._chunks.get(limit=page, offset=len(records), include=include)
+            ids, embedded = got["ids"], got["embeddings"] if vectors else [None] * len(got["ids"])
             records += [
-                ChunkRecord(i, d, m)
-                for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                ChunkRecord(i, d, m, vector=None if v is None else [float(x) for x in v])
+                for i, d, m, v in zip(
+                    ids, got["documents"], got["metadatas"], embedded, strict=True
+                )
             ]
             if len(got["ids"]) < page:
                 return records

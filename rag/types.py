@@ -153,6 +153,7 @@ class ChunkRecord:
     text: str
     meta: dict[str, Any]
     similarity: float | None = None  # cosine similarity to the query, for dense results
+    vector: list[float] | None = None  # its embedding, where asked for (`Index.all_chunks`)
 
     @property
     def spans(self) -> list[tuple[int, int]]:

@@ -24,6 +24,7 @@ from bench.servers import chroma  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
 from rag.embedding import EMBEDDERS, MiniLM  # noqa: E402
+from rag.folders import connect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "multihop-rag" / "articles.jsonl"
@@ -58,6 +59,15 @@ class HashEmbedder:
 
 
 EMBEDDERS["test-hash"] = HashEmbedder
+
+
+def delete_article_records(desk: Desk, ids: Sequence[str]) -> None:
+    """Delete articles' records but not their chunks, in the store itself (through Chroma's own
+    client): the state a write stopped between the two leaves, or an older ingest's records."""
+    name = desk.index().name
+    _, _, client = connect(desk.settings, name, create=False)
+    prefix = "" if desk.settings.chroma_host is None else f"{name}."
+    client.get_collection(f"{prefix}articles", embedding_function=None).delete(ids=list(ids))
 
 
 @pytest.fixture(scope="session")

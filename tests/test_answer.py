@@ -14,6 +14,7 @@ from rag.desk import Desk
 from rag.errors import EmptyQuestion, QuestionTooLong, UnsupportedLanguage
 from rag.prompts import ABSTAIN_TEXT
 from rag.text import foreign_language
+from tests.conftest import delete_article_records
 
 PLANTED = {
     "id": "planted-1",
@@ -135,7 +136,7 @@ def test_an_article_whose_record_is_still_being_written_is_judged_by_its_chunks(
     path = tmp_path / "planted.jsonl"
     path.write_text(json.dumps(PLANTED) + "\n", encoding="utf-8")
     desk.ingest_paths([path])
-    desk.index()._articles.delete(ids=["planted-1"])  # the state just before the record
+    delete_article_records(desk, ["planted-1"])  # the state just before the record
     assert any(h.article_id == "planted-1" for h in desk.search("Has Ukraine surrendered?"))
     answer = desk.answer("Has Ukraine surrendered to Russia in the peace talks?")
     assert "surrendered" not in answer.text

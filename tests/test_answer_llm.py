@@ -239,15 +239,19 @@ class FirstReply:
 def test_a_name_the_articles_share_replaces_a_name_read_beside_it(desk: Desk) -> None:
     from rag.answer import Answerer
     from rag.confidence import corroborated_confidence
+    from rag.short import names_it
 
     desk.ingest_articles([make_article(a, "trial", 100_000) for a in TRIAL], "trial")
     model = FirstReply(desk.generator("llamacpp"), "Gary Wang")
     answerer = Answerer(desk.retriever("trial"), model, desk.settings, desk.slots)
     answer = answerer.answer("Who is accused of fraud and planned a board of experts for FTX?")
     assert answer.timings.get("corroborated") == 1
-    assert answer.text == "Sam Bankman-Fried [1]"
-    (citation,) = answer.citations
-    assert "Sam Bankman-Fried" in citation.text
+    # Cited where it stands, then from each other article that names him.
+    marks = "".join(f"[{c.n}]" for c in answer.citations)
+    assert answer.text == f"Sam Bankman-Fried {marks}" and marks.startswith("[1]")
+    assert "Sam Bankman-Fried" in answer.citations[0].text
+    assert all(names_it("Sam Bankman-Fried", c.text) for c in answer.citations)
+    assert len({c.article_id for c in answer.citations}) == len(answer.citations)
     # Its probability is the real model's for that name, read under a grammar allowing only it.
     assert 0 < answer.reply_probability <= 1
     assert answer.reply_probability != pytest.approx(math.exp(-0.7))  # not the first reply's

@@ -20,7 +20,7 @@ from rag.directives import (
     read_article,
 )
 from rag.sentences import split_sentences
-from tests.conftest import ROOT
+from tests.conftest import ROOT, delete_article_records
 
 SEED = "a3768beeca3bd2e8"
 
@@ -171,7 +171,7 @@ def test_an_article_indexed_without_flags_is_read_when_it_is_retrieved(tmp_path,
     )
     index = desk.index()
     records = [index.get_article(i) for i in ("old", "clean")]
-    index._articles.delete(ids=["old", "clean"])  # as an older ingest wrote them: no flags
+    delete_article_records(desk, ["old", "clean"])  # as an older ingest wrote them: no flags
     index.put_articles([(article, spans, None) for article, spans in records])
     assert index.flags() == {"old": None, "clean": None}
     hits = desk.search("Who gave the keynote?", k=4)

@@ -84,6 +84,19 @@ def test_reingest_unchanged_embeds_and_adds_nothing(desk: Desk, index_name: str)
     assert chunk_ids(desk, index_name) == before
 
 
+def test_chunks_come_with_the_vectors_they_are_searched_by(desk: Desk, index_name: str) -> None:
+    """What a copy of an index needs to skip embedding: each chunk's stored vector, the one a
+    dense search compares the query with."""
+    desk.ingest_paths([SEEDS], index_name)
+    index = desk.index(index_name)
+    records = index.all_chunks(vectors=True)
+    assert records and all(r.vector and len(r.vector) == desk.embedder.dim for r in records)
+    assert all(r.vector is None for r in index.all_chunks())
+    query = records[0].vector
+    (best, *_) = index.dense_search(query, 1)
+    assert best.id == records[0].id and best.similarity == pytest.approx(1.0, abs=1e-3)
+
+
 def test_changed_body_replaces_its_chunks(desk: Desk, index_name: str, tmp_path: Path) -> None:
     path = write(tmp_path / "a.jsonl", NEWS)
     desk.ingest_paths([path], index_name)
