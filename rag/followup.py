@@ -24,9 +24,9 @@ def standalone(
 ) -> str:
     """The follow-up rewritten by the model to stand on its own (its pronouns replaced by the
     names they stand for); without a model, or when the model does not rewrite it, `glued`."""
-    turns = "\n".join(f"{h.get('role', 'user')}: {h.get('content', '')}" for h in history[-6:])
     if not generator.uses_llm:
         return glued(question, history)
+    turns = "\n".join(f"{h.get('role', 'user')}: {h.get('content', '')}" for h in history[-6:])
     request = GenerationRequest(
         messages=[
             {"role": "system", "content": REWRITE_SYSTEM},
