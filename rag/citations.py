@@ -15,11 +15,11 @@ A claim that fails is re-cited to the context sentence that does support it, if 
 is otherwise marked unsupported (the answer pipeline drops it).
 A verdict ("Yes, ...") must cite sentences that hold enough of its question, and no sentence
 of the context may state the question the other way round.
-Last, the supported claims together must give what the question asks for, where that can be
-seen in the words: a name not in the question for "Who ...?" or "Which company ...?", a time for
-"When ...?", a count of what was asked about for "How many ...?", a reason for "Why ...?". A true
-sentence beside the point is not an answer. A claim that states a yes/no question without a
-verdict implies one (`implied_verdict`).
+Last, the supported claims together must give what the question asks for (`rag.asks`), where
+that can be seen in the words: a name not in the question for "Who ...?" or "Which company
+...?", a time for "When ...?", a count of what was asked about for "How many ...?", a reason
+for "Why ...?". A true sentence beside the point is not an answer. A claim that states a yes/no
+question without a verdict implies one (`implied_verdict`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
+from rag.asks import asks_for, is_yes_no_question, stem, what_is_counted
 from rag.claim_stream import Claim, normal
 from rag.context import ContextSentence
 from rag.question import parser
@@ -78,26 +78,8 @@ _NEGATION = re.compile(
     r"|fail(?:s|ed)?|refus(?:e|es|ed)|den(?:y|ies|ied)|declin(?:e|es|ed))\b|n['’]t\b",
     re.I,
 )
-_WH_QUESTION = re.compile(r"(who|whom|whose|what|which|when|where|why|how)\b", re.I)
-# The verbs a yes/no question opens with ("Did X report ...?").
-_AUXILIARIES = "is|are|was|were|do|does|did|has|have|had|can|could|will|would|should"
-_YES_NO_QUESTION = re.compile(rf"(?:[^?]*,\s*)?({_AUXILIARIES})\b", re.I)
 
 
-# What a question asks for, when a claim can be seen to give it: a name ("Who ...", "Which
-# company ..."), a time ("When ...", "In which year ..."), a count ("How many ...") or a reason
-# ("Why ...").
-_ASKS = re.compile(
-    r"(?:^|[,;:]\s*)(?:(?:on|in|at|to|by|from|for|of|during)\s+)?"
-    r"(who|whom|whose|when|why|how many|how much|which|what)\b\s*([\w-]*)",
-    re.I,
-)
-_TIME_NOUNS = {"date", "day", "year", "month", "time", "week", "decade", "season"}
-_NAME_NOUNS = {
-    "company", "companies", "organization", "organisation", "institution", "outlet", "country",
-    "city", "person", "individual", "agency", "team", "club", "firm", "publication", "platform",
-    "official", "player", "brand", "nation", "state", "region", "regions", "newspaper",
-}  # fmt: skip
 # A time a claim gives: a time cue, a month, a year, a date, a part of the day or year.
 _TIME = re.compile(
     _TIME_CUE.pattern
@@ -111,56 +93,11 @@ _REASON = re.compile(
     r"|amid|reasons?|caused|led to|given that|thanks to|in response to)\b",
     re.I,
 )
-# Words after "which" that do not name what is asked for ("Which is ...?", "Which of ...?").
-_NOT_NOUNS = {*_AUXILIARIES.split("|"), "of", "one"}
 _COUNT_WORDS = {
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million",
     "millions", "billion", "billions", "several", "none", "no", "single", "both", "half",
 }  # fmt: skip
-
-
-def asks_for(question: str) -> str | None:
-    """ "name", "time", "count" or "reason" when the question asks for one, else None (a
-    yes/no question, "What is ...?")."""
-    match = _ASKS.search(question.strip())
-    if not match or is_yes_no_question(question):
-        return None
-    word, noun = match.group(1).lower(), match.group(2).lower()
-    if word in ("who", "whom", "whose"):
-        return "name"
-    if word == "when":
-        return "time"
-    if word == "why":
-        return "reason"
-    if word in ("how many", "how much"):
-        return "count"
-    if noun in _TIME_NOUNS:
-        return "time"
-    if noun in _NAME_NOUNS or (word == "which" and noun and noun not in _NOT_NOUNS):
-        return "name"
-    return None
-
-
-@cache
-def _counted(question: str) -> tuple[str, str] | None:
-    """What a "How many ...?" question counts and what it asks of it, as stems: ("troop",
-    "fight") for "How many Russian troops are fighting?", ("vote", "receiv") for "How many
-    votes did the bill receive?"; None when it names nothing ("How much did it cost?")."""
-    doc = parser()(question)
-    for token in doc:
-        if token.lower_ in ("many", "much") and token.head.pos_ in ("NOUN", "PROPN"):
-            noun = token.head
-            verb = noun.head if noun.head.pos_ in ("VERB", "AUX") else noun.sent.root
-            if noun.pos_ == "PROPN" or not content_stems(noun.text):
-                return None
-            return _stem(noun.text), _stem(verb.text)
-    return None
-
-
-def _stem(word: str) -> str:
-    stems = content_stems(word)
-    return min(stems) if stems else word.lower()
 
 
 def evidence_text(item: ContextSentence) -> str:
@@ -179,13 +116,6 @@ def _spelled(date: str) -> str:
         return ""
     day = datetime.fromisoformat(date)
     return f"{day:%B} {day.day}, {day.year}"
-
-
-def is_yes_no_question(question: str) -> bool:
-    """ "Did X report Y?", "After X reported Y, did Z ...?"; not "Which company, as X reported,
-    has ...?"."""
-    text = question.strip()
-    return not _WH_QUESTION.match(text) and bool(_YES_NO_QUESTION.match(text))
 
 
 def is_short(claim: str) -> bool:
@@ -270,7 +200,7 @@ class SupportChecker:
         counts = [
             w for w in tokens if (w in _COUNT_WORDS or numbers(w)) and w not in self._question_words
         ]
-        counted = _counted(self.question)
+        counted = what_is_counted(self.question)
         if not counts or counted is None or is_short(claim):
             return bool(counts)
         for token in parser()(claim):
@@ -278,7 +208,7 @@ class SupportChecker:
                 continue
             noun = token.head
             verb = noun.head if noun.dep_ != "ROOT" else noun
-            if {_stem(noun.text), _stem(verb.text)} & set(counted):
+            if {stem(noun.text), stem(verb.text)} & set(counted):
                 return True
         return False
 

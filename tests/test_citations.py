@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag.citations import SupportChecker, asks_for
+from rag.asks import asks_for
+from rag.citations import SupportChecker
 from rag.claim_stream import Claim, parse_answer
 from rag.context import ContextSentence
 from rag.types import Hit, Sentence
