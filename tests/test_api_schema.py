@@ -88,6 +88,9 @@ def test_no_input_gives_a_server_error(case: schemathesis.Case, app: FastAPI, ke
     case.call_and_validate(app=app, headers=key, checks=CHECKS)
 
 
+_CONTENT = {"content": "Who is Galuzin?"}
+
+
 def test_the_schema_covers_every_route() -> None:
     """A route missing from the schema would be missing from the property test too."""
     operations = {
@@ -99,6 +102,24 @@ def test_the_schema_covers_every_route() -> None:
         "POST /v1/chat/completions", "GET /v1/models", "GET /healthz", "GET /readyz",
         "GET /v1/feeds", "POST /v1/feeds", "DELETE /v1/feeds", "POST /v1/articles/fetch",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/ask/stream", {"question": "Who is Galuzin?"}),
+        ("/v1/chat/completions", {"stream": True, "messages": [{"role": "user", **_CONTENT}]}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", **_CONTENT}]}),
+    ],
+)
+def test_a_streamed_reply_is_of_a_documented_content_type(
+    client: Any, path: str, body: dict
+) -> None:
+    """Generation only sometimes asks for a stream; this asks every time."""
+    reply = client.post(path, json=body, headers=ASKER)
+    assert reply.status_code == 200
+    documented = OPENAPI["paths"][path]["post"]["responses"]["200"]["content"]
+    assert reply.headers["content-type"].split(";")[0] in documented
 
 
 @pytest.fixture(scope="module")

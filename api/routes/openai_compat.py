@@ -88,7 +88,11 @@ def models(desk: DeskDep) -> dict[str, Any]:
     }
 
 
-@router.post("/chat/completions")
+@router.post(
+    "/chat/completions",
+    # JSON, or with "stream": true the OpenAI chunks as Server-Sent Events.
+    responses={200: {"content": {"application/json": {}, "text/event-stream": {}}}},
+)
 def chat_completions(body: ChatRequest, desk: DeskDep, request: Request) -> Any:
     question, history = _split(body)
     check_question(question)
