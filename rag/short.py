@@ -257,10 +257,11 @@ class ShortAnswerer(Stage):
         else:
             located = locate(reply, context)
             reason = "unlocated" if located is None else "unsure"
+            found = candidates_of(news) if located is not None else []
             if located is not None and run.kind == NAME and self.settings.corroborate_names:
-                located, chance = self._corroborate(run, request, located, chance, context, news)
+                located, chance = self._corroborate(run, request, located, chance, context, found)
             if located is not None:
-                naming = witnesses(located, run.standalone, [*context, *candidates_of(news)])
+                naming = witnesses(located, run.standalone, [*context, *found])
                 run.timings["naming_articles"] = len(naming)
             if run.timings.get("corroborated"):
                 confidence = corroborated_confidence()
@@ -307,13 +308,13 @@ class ShortAnswerer(Stage):
         located: Located,
         chance: float | None,
         context: list[ContextSentence],
-        news: Sequence[Hit],
+        found: list[ContextSentence],
     ) -> tuple[Located, float | None]:
         """The name more of the articles found name, in place of the model's reply
         (`corroborated`), cited where it stands. Its probability is the model's for that
         name: the same prompt, the reply held to it by a grammar (the prompt is read from the
-        cache). A backend without grammars gives it none."""
-        found = candidates_of(news)
+        cache). A backend without grammars gives it none. `found`: the sentences of the
+        articles found (`rag.parts.candidates_of`)."""
         better = corroborated(located.text, run.standalone, [*context, *found])
         moved = better and (locate(better, context) or locate(better, found))
         if not moved:
