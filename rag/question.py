@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
+from typing import Any
 
 from rag.recency import DATE_SHAPE, Window, date_window, recency
 
@@ -36,6 +37,7 @@ _DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "c
 _FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])
 _WH_PRONOUNS = frozenset(["WP", "WDT", "WP$"])  # who, what, which, whose
 _WH = _WH_PRONOUNS | {"WRB"}  # and when, where, why, how
+_PERSONAL_WH = frozenset(["who", "whom", "whose"])  # the wh-pronouns that stand for persons
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "expl", "csubj"])
 _TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
 
@@ -64,6 +66,7 @@ class Reading:
     relation: str | None = None  # "before"/"after": parts[0] relative to parts[1]
     unknown_sources: list[str] = field(default_factory=list)
     window: Window | None = None  # the publication window a relative time names (rag.recency)
+    person: bool = False  # the name asked for is a person's ("Who ...?", "Which N, who ...?")
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -87,7 +90,7 @@ def read_question(
 ) -> Reading:
     """`now`: the time relative dates are read against (the clock when None)."""
     doc = parser()(question)
-    kind = _kind(doc)
+    kind, asked = _kind(doc)
     mentions = _outlet_mentions(question, outlets)
     spans = _clauses(doc)
     unknown = _unknown_sources(doc, mentions)
@@ -122,30 +125,31 @@ def read_question(
             parts = [parts[1], parts[0]]
     window = recency(doc, now or datetime.now(UTC))
     unknown_names = list(dict.fromkeys(n for n, _ in unknown))
-    return Reading(question, kind, parts, relation, unknown_names, window)
+    person = kind == NAME and asked is not None and _asks_person(asked)
+    return Reading(question, kind, parts, relation, unknown_names, window, person)
 
 
-def _kind(doc) -> str:  # type: ignore[no-untyped-def]
-    """What the main clause asks: a wh-word before (or as) its subject asks for what that word
-    stands for; an auxiliary before the subject ("Did X ...", "Between A and B, was there ...")
-    asks for a verdict."""
+def _kind(doc) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
+    """What the main clause asks, and the wh-word that asks it (None for a verdict): a wh-word
+    before (or as) its subject asks for what that word stands for; an auxiliary before the
+    subject ("Did X ...", "Between A and B, was there ...") asks for a verdict."""
     if len(doc) and doc[0].tag_ in _FINITE:
         # A question opening with a finite verb is inverted ("Did ...", "Was ...", "Can ..."),
         # however the rest is parsed; an imperative opens with the base form ("Tell me ...").
-        return YESNO
+        return YESNO, None
     if len(doc) and doc[0].tag_ in _WH_PRONOUNS:
         # "Who is the man who ..., is accused ..., and ...?": a question that opens with a
         # wh-pronoun asks for what it stands for, however the clauses after it are parsed.
-        return NAME
+        return NAME, doc[0]
     if len(doc) and doc[0].tag_ == "IN":
         # "Between A and B, which outlet ...?", "According to X, who ...?": an opening phrase
         # set off by a comma, then the question itself, however the parser attached them.
         asked = next((t for t in doc[2:] if doc[t.i - 1].text == "," and t.tag_ in _WH), None)
         if asked is not None:
-            return _wh_kind(asked)
+            return _wh_kind(asked), asked
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None:
-        return OTHER
+        return OTHER, None
     subject = next((c for c in root.children if c.dep_ in _SUBJECTS), None)
     limit = subject.right_edge.i if subject is not None else root.i
     aside = {t.i for c in root.children if c.dep_ == "advcl" for t in c.subtree}
@@ -153,14 +157,25 @@ def _kind(doc) -> str:  # type: ignore[no-untyped-def]
         if token.i in aside:  # "After X explained how ..., did Y ...?": not the main clause
             continue
         if token.tag_ in _WH:
-            return _wh_kind(token)
+            return _wh_kind(token), token
     auxiliaries = [c for c in root.children if c.dep_ in ("aux", "auxpass")]
     if root.pos_ == "AUX":
         auxiliaries.append(root)
     start = subject.left_edge.i if subject is not None else root.i
     if any(a.i < start for a in auxiliaries) or _inverted_after_phrase(doc):
-        return YESNO
-    return OTHER
+        return YESNO, None
+    return OTHER, None
+
+
+def _asks_person(wh) -> bool:  # type: ignore[no-untyped-def]
+    """The name asked for is a person's: English asks for a person with "who" ("Who is ...?",
+    "Whose ...?") and relates a clause to a person with it ("Which executive, who ..., ...?")."""
+    if wh.lower_ in _PERSONAL_WH:
+        return True
+    noun = wh.head if wh.dep_ == "det" else None
+    return noun is not None and any(
+        child.dep_ == "relcl" and child.left_edge.lower_ in _PERSONAL_WH for child in noun.children
+    )
 
 
 def _wh_kind(token) -> str:  # type: ignore[no-untyped-def]

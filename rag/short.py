@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 
@@ -48,6 +49,7 @@ _ARTICLES = frozenset(["a", "an", "the"])
 NOT_STATED = "not stated"
 SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
 SHORT_MODE = "short"
+PERSON = "PERSON"  # spaCy's entity label for people
 NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
 
 
@@ -115,11 +117,7 @@ def _find(want: list[str], text: str) -> tuple[int, int] | None:
 
 
 def probability(logprobs: Sequence[float]) -> float | None:
-    """An answer stands in more than one report: it is cited where it stands and, from each other
-    article read that names it (its words, or a later mention's shortening of the name), by the
-    sentence that holds most of the question's words (`witnesses`), a few articles at most.
-
-    The reply's probability under the model: the product of its tokens' probabilities."""
+    """The reply's probability under the model: the product of its tokens' probabilities."""
     return math.exp(sum(logprobs)) if logprobs else None
 
 
@@ -131,13 +129,17 @@ def _key(name: str) -> str:
 
 def _same_name(one: str, other: str) -> bool:
     """Two writings of one name: the same last word, a shortening ("Fed", "Federal Reserve")
-    or initials ("SBF", "Sam Bankman-Fried"), either way round."""
+    or initials ("SBF", "Sam Bankman-Fried"), either way round. A name's first word alone,
+    written whole, is no shortening of it: later mentions keep the last name ("Bankman-Fried"),
+    and "Sam" names Sam Altman as well as Sam Bankman-Fried."""
     if _key(one) == _key(other):
         return True
     for short, full in ((one, other), (other, one)):
         key = _key(short)
-        words = re.split(r"[\s-]+", full.strip())
-        if len(key) >= 3 and any(w.lower().startswith(key.lower()) for w in words):
+        words = [w for w in re.split(r"[\s-]+", full.strip()) if w]
+        first_name = len(short.split()) == 1 and len(words) > 1 and key == words[0]
+        shortens = any(w.lower().startswith(key.lower()) for w in words)
+        if len(key) >= 3 and not first_name and shortens:
             return True
         initials = "".join(w[:1] for w in words if w[:1].isupper())
         if key.isupper() and len(initials) >= 2 and initials in key:
@@ -184,23 +186,31 @@ def witnesses(
     return [located.item, *(others if limit is None else others[: limit - 1])]
 
 
-def corroborated(reply: str, question: str, read: Sequence[ContextSentence]) -> str | None:
+def corroborated(
+    reply: str, question: str, read: Sequence[ContextSentence], person: bool = False
+) -> str | None:
     """The name of the reply's kind that more of the articles in `read` name than name the
     reply, if there is one (the most named; a name the question already holds is no answer).
-    None: the reply stands, or is no name the articles' text shows."""
+    `person`: the question asks for a person; a reply neither the articles nor spaCy reading
+    it alone take for one (a company, a country) is no answer to it, and the person the
+    articles name most is. None: the reply stands, or is no name the articles' text shows."""
     texts: dict[str, str] = {}
     for item in read:
         texts[item.article_id] = f"{texts.get(item.article_id, '')} {item.sentence.text}"
     reply_key = _key(reply.strip())
-    names: dict[str, str] = {}  # entity text -> label
+    labels: dict[str, Counter[str]] = {}  # entity text -> how spaCy labelled its mentions
     for doc in parser().pipe(texts.values()):
         for entity in doc.ents:
-            names.setdefault(entity.text, entity.label_)
-    label = names.get(reply.strip()) or next(
-        (lab for text, lab in names.items() if _key(text) == reply_key), None
+            labels.setdefault(entity.text, Counter())[entity.label_] += 1
+    names = {text: counts.most_common(1)[0][0] for text, counts in labels.items()}
+    mine = labels.get(reply.strip()) or sum(
+        (counts for text, counts in labels.items() if _key(text) == reply_key), Counter()
     )
-    if label is None:
+    if not mine:
         return None
+    label, outranked = mine.most_common(1)[0][0], True
+    if person and PERSON not in mine and not _a_person(reply):
+        label, outranked = PERSON, False
     asked = {w for w, _, _ in _words(question)}
     rivals = [
         text
@@ -211,10 +221,27 @@ def corroborated(reply: str, question: str, read: Sequence[ContextSentence]) -> 
     ]
     if not rivals:
         return None
-    best = _key(max(rivals, key=lambda text: _named_by(_key(text), texts)))
-    if _named_by(best, texts) <= _named_by(reply_key, texts):
+    terms = question_terms(question)
+
+    def standing(text: str) -> tuple[int, float]:
+        """How many articles name it; between as many, how near the question its nearest
+        sentence naming it is (the one the question describes)."""
+        key = _key(text)
+        near = (
+            relevance(terms, i.sentence.text) for i in read if _named_by(key, {"": i.sentence.text})
+        )
+        return _named_by(key, texts), max(near, default=0.0)
+
+    best = _key(max(rivals, key=standing))
+    if outranked and _named_by(best, texts) <= _named_by(reply_key, texts):
         return None
     return max((text for text in names if _key(text) == best), key=len)  # its fullest form
+
+
+def _a_person(name: str) -> bool:
+    """spaCy reads the name alone as a person's: a full name is, where a later mention's
+    surname in the articles may not be ("Bankman-Fried" is often read as a company)."""
+    return any(entity.label_ == PERSON for entity in parser()(name.strip()).ents)
 
 
 class ShortAnswerer(Stage):
@@ -315,7 +342,7 @@ class ShortAnswerer(Stage):
         name: the same prompt, the reply held to it by a grammar (the prompt is read from the
         cache). A backend without grammars gives it none. `found`: the sentences of the
         articles found (`rag.parts.candidates_of`)."""
-        better = corroborated(located.text, run.standalone, [*context, *found])
+        better = corroborated(located.text, run.standalone, [*context, *found], run.person)
         moved = better and (locate(better, context) or locate(better, found))
         if not moved:
             return located, chance

@@ -32,6 +32,7 @@ class Run:
     started: float
     timings: dict[str, float] = field(default_factory=dict)
     kind: str = ""  # what the question asks for (rag.question)
+    person: bool = False  # the name it asks for is a person's (rag.question.Reading.person)
 
     def mark(self, name: str, since: float) -> float:
         now = time.perf_counter()

@@ -53,6 +53,18 @@ def test_kinds() -> None:
     assert read_question(when, OUTLETS).kind == TIME
 
 
+def test_a_question_asking_for_a_person_is_read_as_one() -> None:
+    """ "Who" asks for a person, and so does "which N" whose N a "who" clause describes; a
+    company or a place is asked for with "which" or "what"."""
+    assert read_question("Who is the individual accused of fraud by the prosecution?").person
+    assert read_question("Whose testimony did the jury hear on Tuesday?").person
+    star = "Which pop star, who is open about her relationship, was seen at the game?"
+    assert read_question(star).person
+    assert not read_question("Which company paid $26 billion for default search?").person
+    assert not read_question("Which club, which lost at home, sacked its manager?").person
+    assert not read_question("Did the man who founded FTX testify?").person  # a verdict
+
+
 def test_parts_carry_their_own_sources_and_claims() -> None:
     reading = read_question(
         "Does the article from TechCrunch suggest that OpenAI will launch an app store, while "

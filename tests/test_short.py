@@ -239,6 +239,22 @@ def test_a_name_read_beside_the_answer_gives_way_to_the_one_the_articles_share()
     assert corroborated("Caroline Ellison", question, articles(TRIAL[-1:])) is None
 
 
+def test_a_person_asked_for_is_not_answered_with_a_company() -> None:
+    """ "Who ...?" replied with the company all the articles name: the person the articles
+    name most is the answer. Asked "which company", the company stands."""
+    trial = [
+        ("verge", "FTX founder Sam Bankman-Fried let a trader withdraw funds from FTX."),
+        ("techcrunch", "Prosecutors say Sam Bankman-Fried committed fraud at FTX."),
+        ("cnbc", "FTX said its lawyers would appeal, and Caroline Ellison was not called."),
+    ]
+    who = "Who is accused of fraud and let a trader withdraw funds?"
+    assert corroborated("FTX", who, articles(trial), person=True) == "Sam Bankman-Fried"
+    which = "Which company let a trader withdraw funds?"
+    assert corroborated("FTX", which, articles(trial), person=False) is None
+    # A reply that is a person's name stands, however the articles' surnames are read.
+    assert corroborated("Sam Bankman-Fried", who, articles(trial), person=True) is None
+
+
 def test_a_name_the_question_holds_is_no_rival() -> None:
     question = "Who testified about Bankman-Fried and the trader?"
     assert corroborated("Wang", question, articles(TRIAL)) is None
@@ -278,6 +294,10 @@ def test_a_sentence_names_an_answer_by_its_words_or_a_shortening_of_the_name() -
     assert names_it("Google", "Google's lawyers said so.")
     assert not names_it("Google", "Alphabet's lawyers said so.")
     assert not names_it("Sam Bankman-Fried", "Caroline Ellison testified.")
+    assert names_it("Sam Bankman-Fried", "SBF testified.")
+    # A first name is shared by many people: "Sam" does not name Sam Altman.
+    assert not names_it("Sam Altman", "Sam Bankman-Fried testified.")
+    assert names_it("Sam Altman", "Altman returned to OpenAI.")
 
 
 def test_a_short_answer_cites_every_article_read_that_names_it(corpus_desk: Desk) -> None:
