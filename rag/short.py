@@ -3,16 +3,19 @@
 The model reads the context and replies with the answer alone (a few tokens, no written
 claims). The reply is then looked for in the sentences it read: the sentence that holds it,
 word for word, is its citation, so the citation is right by construction, and what is shown
-is the sentence's own wording of it. A name, an outlet or a date the model read in the header
-of an article (its headline's opening, outlet and date) cites that article's sentence closest
-to the question. A reply found in nothing read, or that only repeats the question, is not
-shown as fact.
+is the sentence's own wording of it, widened to the whole name, date or amount the sentence
+writes ("Caesars" read in "Caesars Sportsbook offers ..." is shown as "Caesars Sportsbook").
+A name, an outlet or a date the model read in the header of an article (its headline's
+opening, outlet and date) cites that article's sentence closest to the question. A reply found
+in nothing read, or that only repeats the question, is not shown as fact.
 
 A name the model replies with can be a name it read beside the answer (the witness for the
 accused, the chief executive for his company's rival). A question that describes someone or
 something by several reported facts is answered by the one the articles found for it have in
 common: when another name of the same kind (spaCy's entity label) is named by more of those
-articles than the reply is, that name is the answer (`corroborated`).
+articles than the reply is, that name is the answer (`corroborated`). A question asking for a
+person ("Who ...?") is answered with a person: a company or a country the model replies with
+gives way to the person the articles name most.
 
 An answer stands in more than one report: it is cited where it stands and, from each other
 article read that names it (its words, or a later mention's shortening of the name), by the
@@ -97,7 +100,7 @@ def locate(reply: str, context: Sequence[ContextSentence]) -> Located | None:
     ranked = sorted(context, key=lambda c: -c.relevance)
     for item in ranked:
         if found := _find(want, item.sentence.text):
-            start, end = found
+            start, end = _whole_name(item.sentence.text, *found)
             return Located(item, item.sentence.text[start:end], start, end)
     for item in ranked:
         header = header_line(item.title, item.source, item.published_at)
@@ -105,6 +108,16 @@ def locate(reply: str, context: Sequence[ContextSentence]) -> Located | None:
             start, end = found
             return Located(item, header[start:end], 0, 0)
     return None
+
+
+def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
+    """The offsets of the whole name, date or amount the words at `start:end` are part of, as
+    spaCy reads the sentence ("Caesars" in "Caesars Sportsbook offers ..."); the words
+    themselves where they stand in none."""
+    for entity in parser()(text).ents:
+        if entity.start_char <= start and end <= entity.end_char:
+            return entity.start_char, entity.end_char
+    return start, end
 
 
 def _find(want: list[str], text: str) -> tuple[int, int] | None:
@@ -137,7 +150,7 @@ def _same_name(one: str, other: str) -> bool:
     for short, full in ((one, other), (other, one)):
         key = _key(short)
         words = [w for w in re.split(r"[\s-]+", full.strip()) if w]
-        first_name = len(short.split()) == 1 and len(words) > 1 and key == words[0]
+        first_name = len(short.split()) == 1 and len(words) > 1 and key.lower() == words[0].lower()
         shortens = any(w.lower().startswith(key.lower()) for w in words)
         if len(key) >= 3 and not first_name and shortens:
             return True
@@ -201,7 +214,7 @@ def corroborated(
     labels: dict[str, Counter[str]] = {}  # entity text -> how spaCy labelled its mentions
     for doc in parser().pipe(texts.values()):
         for entity in doc.ents:
-            labels.setdefault(entity.text, Counter())[entity.label_] += 1
+            labels.setdefault(_without_article(entity.text), Counter())[entity.label_] += 1
     names = {text: counts.most_common(1)[0][0] for text, counts in labels.items()}
     mine = labels.get(reply.strip()) or sum(
         (counts for text, counts in labels.items() if _key(text) == reply_key), Counter()
@@ -209,8 +222,8 @@ def corroborated(
     if not mine:
         return None
     label, outranked = mine.most_common(1)[0][0], True
-    if person and PERSON not in mine and not _a_person(reply):
-        label, outranked = PERSON, False
+    if person:  # the kind asked for; a reply no reading takes for a person need not be outnumbered
+        label, outranked = PERSON, PERSON in mine or _a_person(reply)
     asked = {w for w, _, _ in _words(question)}
     rivals = [
         text
@@ -226,16 +239,24 @@ def corroborated(
     def standing(text: str) -> tuple[int, float]:
         """How many articles name it; between as many, how near the question its nearest
         sentence naming it is (the one the question describes)."""
-        key = _key(text)
-        near = (
-            relevance(terms, i.sentence.text) for i in read if _named_by(key, {"": i.sentence.text})
-        )
-        return _named_by(key, texts), max(near, default=0.0)
+        near = (relevance(terms, i.sentence.text) for i in read if names_it(text, i.sentence.text))
+        return _naming(text, texts), max(near, default=0.0)
 
-    best = _key(max(rivals, key=standing))
-    if outranked and _named_by(best, texts) <= _named_by(reply_key, texts):
+    best = max(rivals, key=lambda text: (standing(text), len(text)))
+    if outranked and _naming(best, texts) <= _naming(reply.strip(), texts):
         return None
-    return max((text for text in names if _key(text) == best), key=len)  # its fullest form
+    return max((text for text in names if _key(text) == _key(best)), key=len)  # its fullest form
+
+
+def _naming(name: str, texts: dict[str, str]) -> int:
+    """How many of the articles name it (its words, or a shortening of a name of several)."""
+    return sum(names_it(name, text) for text in texts.values())
+
+
+def _without_article(name: str) -> str:
+    """ "the European Commission" -> "European Commission": spaCy keeps a leading article."""
+    first, _, rest = name.partition(" ")
+    return rest if rest and first.lower() in _ARTICLES else name
 
 
 def _a_person(name: str) -> bool:

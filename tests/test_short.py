@@ -152,7 +152,7 @@ def test_a_backend_without_token_probabilities_answers_without_a_confidence(
     seed_desk: Desk,
 ) -> None:
     answer = short_answer(seed_desk, "Galuzin")
-    assert not answer.abstained and answer.text == "Galuzin [1]"
+    assert not answer.abstained and answer.text == "Mikhail Galuzin [1]"
     assert answer.confidence is None and answer.reply_probability is None
     assert answer.mode.startswith("short") and "no token probabilities" in answer.mode
 
@@ -239,6 +239,22 @@ def test_a_name_read_beside_the_answer_gives_way_to_the_one_the_articles_share()
     assert corroborated("Caroline Ellison", question, articles(TRIAL[-1:])) is None
 
 
+def test_a_located_reply_is_widened_to_the_whole_name_the_source_writes() -> None:
+    read = articles(
+        [
+            ("cbs", "Caesars Sportsbook offers new users up to $1,000 in bonus bets."),
+            ("ap", "The talks resumed on October 13, 2023 in Geneva."),
+        ]
+    )
+    caesars = locate("Caesars", read)
+    assert caesars is not None and caesars.text == "Caesars Sportsbook"
+    assert (caesars.start, caesars.end) == (0, len("Caesars Sportsbook"))
+    date = locate("October 13", read)
+    assert date is not None and date.text == "October 13, 2023"
+    geneva = locate("Geneva", read)  # a whole name already
+    assert geneva is not None and geneva.text == "Geneva"
+
+
 def test_a_person_asked_for_is_not_answered_with_a_company() -> None:
     """ "Who ...?" replied with the company all the articles name: the person the articles
     name most is the answer. Asked "which company", the company stands."""
@@ -253,6 +269,8 @@ def test_a_person_asked_for_is_not_answered_with_a_company() -> None:
     assert corroborated("FTX", which, articles(trial), person=False) is None
     # A reply that is a person's name stands, however the articles' surnames are read.
     assert corroborated("Sam Bankman-Fried", who, articles(trial), person=True) is None
+    # A person read beside the answer gives way to the person more articles name.
+    assert corroborated("Wang", who, articles(TRIAL), person=True) == "Sam Bankman-Fried"
 
 
 def test_a_name_the_question_holds_is_no_rival() -> None:
@@ -298,6 +316,7 @@ def test_a_sentence_names_an_answer_by_its_words_or_a_shortening_of_the_name() -
     # A first name is shared by many people: "Sam" does not name Sam Altman.
     assert not names_it("Sam Altman", "Sam Bankman-Fried testified.")
     assert names_it("Sam Altman", "Altman returned to OpenAI.")
+    assert not names_it("the European Commission", "The Fed held rates.")
 
 
 def test_a_short_answer_cites_every_article_read_that_names_it(corpus_desk: Desk) -> None:
