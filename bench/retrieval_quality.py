@@ -185,14 +185,14 @@ def fused_rankings(tmp: Path, embedder, name: str, questions: list[dict], **over
 def single_rankings(tmp: Path, embedder, name: str, questions: list[dict], n: int, **overrides):
     """Dense-only and BM25-only rankings cut at n, from the same index and retriever."""
     from rag.desk import Desk
-    from rag.retrieve import _hit
+    from rag.retrieve import hit_of
 
     retriever = Desk(C.make_settings(tmp, default_index=name, **overrides), embedder).retriever()
     dense, bm25 = {}, {}
     for q in questions:
         vector = embedder.embed_query(q["question"])
-        dense[q["id"]] = [_hit(r, 0.0) for r in retriever.index.dense_search(vector, n)]
-        bm25[q["id"]] = [_hit(r, 0.0) for r in retriever.index.lexical.search(q["question"], n)]
+        dense[q["id"]] = [hit_of(r, 0.0) for r in retriever.index.dense_search(vector, n)]
+        bm25[q["id"]] = [hit_of(r, 0.0) for r in retriever.index.lexical.search(q["question"], n)]
     return dense, bm25
 
 
@@ -253,10 +253,10 @@ def interleave(lists: list[list], k: int) -> list:
 def chunk_sentence_texts(tmp: Path, embedder, name: str) -> dict[str, list[set[str]]]:
     """Every chunk's sentence texts, by chunk id (to locate a gold sentence's chunks)."""
     from rag.desk import Desk
-    from rag.retrieve import _hit
+    from rag.retrieve import hit_of
 
     index = Desk(C.make_settings(tmp, default_index=name), embedder).index()
-    return {r.id: {s.text for s in _hit(r, 0.0).sentences} for r in index.all_chunks()}
+    return {r.id: {s.text for s in hit_of(r, 0.0).sentences} for r in index.all_chunks()}
 
 
 def misses(

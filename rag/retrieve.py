@@ -78,7 +78,7 @@ class Retriever:
                 # Keep the dense record: it carries the similarity.
                 records.setdefault(record.id, record)
         best = sorted(fused, key=lambda cid: (-fused[cid], cid))[:k]
-        return [_hit(records[cid], fused[cid]) for cid in best]
+        return [hit_of(records[cid], fused[cid]) for cid in best]
 
     def outlets(self) -> list[str]:
         """Every outlet the index holds articles from."""
@@ -122,7 +122,8 @@ class Retriever:
         return [{"positions": found}] if found else []
 
 
-def _hit(record: ChunkRecord, score: float) -> Hit:
+def hit_of(record: ChunkRecord, score: float) -> Hit:
+    """A stored chunk as a search hit: its sentences with their ids and offsets, and `score`."""
     meta = record.meta
     start = meta["char_start"]
     first = meta["first_sentence"]

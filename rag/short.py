@@ -115,8 +115,9 @@ def _whole_name(text: str, start: int, end: int) -> tuple[int, int]:
     spaCy reads the sentence ("Caesars" in "Caesars Sportsbook offers ..."); the words
     themselves where they stand in none."""
     for entity in parser()(text).ents:
-        if entity.start_char <= start and end <= entity.end_char:
-            return entity.start_char, entity.end_char
+        words = [t for t in entity if t.tag_ != "POS"]  # not its possessive ending ("’s")
+        if words and entity.start_char <= start and end <= words[-1].idx + len(words[-1]):
+            return entity.start_char, words[-1].idx + len(words[-1])
     return start, end
 
 

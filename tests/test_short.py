@@ -244,8 +244,11 @@ def test_a_located_reply_is_widened_to_the_whole_name_the_source_writes() -> Non
         [
             ("cbs", "Caesars Sportsbook offers new users up to $1,000 in bonus bets."),
             ("ap", "The talks resumed on October 13, 2023 in Geneva."),
+            ("bbc", "Manchester United’s owners are weighing a sale."),
         ]
     )
+    united = locate("Manchester United", read)
+    assert united is not None and united.text == "Manchester United"  # not its "’s"
     caesars = locate("Caesars", read)
     assert caesars is not None and caesars.text == "Caesars Sportsbook"
     assert (caesars.start, caesars.end) == (0, len("Caesars Sportsbook"))
