@@ -67,6 +67,8 @@ class Reading:
     unknown_sources: list[str] = field(default_factory=list)
     window: Window | None = None  # the publication window a relative time names (rag.recency)
     person: bool = False  # the name asked for is a person's ("Who ...?", "Which N, who ...?")
+    offered: tuple[str, ...] = ()  # outlets it asks to choose between ("Between X and Y, which")
+    asked: str = ""  # what the chosen one did, the wh-clause without its wh-phrase
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -126,7 +128,10 @@ def read_question(
     window = recency(doc, now or datetime.now(UTC))
     unknown_names = list(dict.fromkeys(n for n, _ in unknown))
     person = kind == NAME and asked is not None and _asks_person(asked)
-    return Reading(question, kind, parts, relation, unknown_names, window, person)
+    reading = Reading(question, kind, parts, relation, unknown_names, window, person)
+    if kind == NAME and asked is not None and len(reading.sources) >= 2 and _offers(doc):
+        reading.offered, reading.asked = reading.sources, _asked_clause(asked)
+    return reading
 
 
 def _kind(doc) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
@@ -165,6 +170,24 @@ def _kind(doc) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
     if any(a.i < start for a in auxiliaries) or _inverted_after_phrase(doc):
         return YESNO, None
     return OTHER, None
+
+
+def _offers(doc) -> bool:  # type: ignore[no-untyped-def]
+    """The question offers a choice: it opens with "between" ("Between X and Y, which ...?")
+    or joins alternatives with "or" ("Which outlet, X or Y, ...?")."""
+    return doc[0].lower_ == "between" or any(t.dep_ == "cc" and t.lower_ == "or" for t in doc)
+
+
+def _asked_clause(wh) -> str:  # type: ignore[no-untyped-def]
+    """What follows the wh-phrase to the end of the question, the phrase's apposition left out:
+    "which news source reported on an injury?" -> "reported on an injury"; "Which outlet,
+    X or Y, reported that ...?" -> "reported that ..."."""
+    noun = wh.head if wh.dep_ == "det" else wh  # "which news source", or "who"
+    aside = {t.i for c in noun.children if c.dep_ == "appos" for t in c.subtree}
+    rest = [t for t in wh.doc[noun.i + 1 :] if t.i not in aside]
+    while rest and rest[0].is_punct:
+        rest = rest[1:]
+    return "".join(t.text_with_ws for t in rest).strip(" ?,")
 
 
 def _asks_person(wh) -> bool:  # type: ignore[no-untyped-def]

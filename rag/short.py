@@ -38,9 +38,9 @@ from rag.answer_types import Answer, AnswerSentence, Citation
 from rag.confidence import calibrated, corroborated_confidence, too_unsure
 from rag.context import ContextSentence, header_line, question_terms, relevance, render_context
 from rag.generators.base import GenerationRequest
-from rag.parts import candidates_of
+from rag.parts import SUPPORTED, PartEvidence, candidates_of, find
 from rag.prompts import ABSTAIN_TEXT, SHORT_GRAMMAR, SHORT_SYSTEM, SHORT_USER, SHORT_WITHHELD
-from rag.question import NAME, parser
+from rag.question import NAME, Part, parser
 from rag.stage import Event, Run, Stage
 from rag.types import Hit
 
@@ -307,7 +307,12 @@ class ShortAnswerer(Stage):
             located = locate(reply, context)
             reason = "unlocated" if located is None else "unsure"
             found = candidates_of(news) if located is not None else []
-            if located is not None and run.kind == NAME and self.settings.corroborate_names:
+            picks = self._picks(run, located) if located is not None else []
+            if located is not None and picks:
+                located, support = self._choose(run, located, picks, news)
+                if support is not None:
+                    chance, confidence = None, support
+            elif located is not None and run.kind == NAME and self.settings.corroborate_names:
                 located, chance = self._corroborate(run, request, located, chance, context, found)
             if located is not None:
                 naming = witnesses(located, run.standalone, [*context, *found])
@@ -349,6 +354,35 @@ class ShortAnswerer(Stage):
             confidence=confidence,
         )
         yield "done", {"answer": answer}
+
+    @staticmethod
+    def _picks(run: Run, located: Located) -> list[str]:
+        """The outlets the question offers to choose between that the reply names."""
+        return [o for o in run.offered if names_it(located.text, o) or names_it(o, located.text)]
+
+    def _choose(
+        self, run: Run, located: Located, picks: list[str], news: Sequence[Hit]
+    ) -> tuple[Located, float | None]:
+        """Between the outlets the question offers, the one whose articles best support what
+        it asks the chosen one did (`rag.parts.find` over each outlet's articles found for the
+        question), cited by that sentence, in place of the reply's pick when it is another
+        and supports it well enough to count as saying it; its confidence is then that support
+        score (None: the model's). The answer is the outlet's name as the index holds it."""
+        findings = {
+            outlet: find(
+                PartEvidence(Part(run.asked, (outlet,)), [h for h in news if h.source == outlet]),
+                self.embedder.embed,
+            )
+            for outlet in run.offered
+        }
+        best = max(run.offered, key=lambda outlet: findings[outlet].score)
+        finding = findings[best]
+        if finding.status != SUPPORTED or finding.sentence is None:
+            return Located(located.item, picks[0], 0, 0), None
+        if best in picks:
+            return Located(finding.sentence, best, 0, 0), None
+        run.timings["chosen"] = 1
+        return Located(finding.sentence, best, 0, 0), finding.score
 
     def _corroborate(
         self,

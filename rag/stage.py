@@ -33,6 +33,8 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     kind: str = ""  # what the question asks for (rag.question)
     person: bool = False  # the name it asks for is a person's (rag.question.Reading.person)
+    offered: tuple[str, ...] = ()  # outlets it asks to choose between, and what the chosen
+    asked: str = ""  # one did (rag.question.Reading.offered, .asked)
 
     def mark(self, name: str, since: float) -> float:
         now = time.perf_counter()

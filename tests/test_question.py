@@ -65,6 +65,21 @@ def test_a_question_asking_for_a_person_is_read_as_one() -> None:
     assert not read_question("Did the man who founded FTX testify?").person  # a verdict
 
 
+def test_a_choice_between_outlets_is_read_with_what_the_chosen_one_did() -> None:
+    between = (
+        "Between the TechCrunch report on the merger and the Sporting News article on the "
+        "strike, which news source reported on a player's injury during international duty?"
+    )
+    reading = read_question(between, OUTLETS)
+    assert reading.offered == ("TechCrunch", "Sporting News")
+    assert reading.asked == "reported on a player's injury during international duty"
+    either = "Which outlet, TechCrunch or The Verge, reported that Google paid $26 billion?"
+    assert read_question(either, OUTLETS).asked == "reported that Google paid $26 billion"
+    # Two outlets named, no choice offered between them: the answer is no outlet.
+    both = "Which company did TechCrunch and The Verge report paid $26 billion?"
+    assert read_question(both, OUTLETS).offered == ()
+
+
 def test_parts_carry_their_own_sources_and_claims() -> None:
     reading = read_question(
         "Does the article from TechCrunch suggest that OpenAI will launch an app store, while "

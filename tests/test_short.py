@@ -336,3 +336,24 @@ def test_a_short_answer_cites_every_article_read_that_names_it(corpus_desk: Desk
     assert len({c.article_id for c in answer.citations}) == len(answer.citations)
     assert all(names_it("Sam Bankman-Fried", c.text) for c in answer.citations)
     assert answer.sentences[0].citations == [c.n for c in answer.citations]
+
+
+def test_a_choice_between_outlets_goes_to_the_one_whose_articles_say_it(corpus_desk: Desk) -> None:
+    """Offered two outlets, the model picks the one that did not report it: the outlet whose
+    articles support what the question asks is the answer, cited by that sentence, its
+    confidence the support score. A pick the articles bear out stands, named in full."""
+    question = (
+        "Between the TechCrunch report and The Verge report on Sam Bankman-Fried's trial, which "
+        "news source reported that Wang heard Bankman-Fried tell another trader it was okay to "
+        "keep withdrawing money from the account?"
+    )
+    retriever = corpus_desk.retriever("corpus")
+    for reply in ("TechCrunch", "The Verge"):
+        answer = Answerer(retriever, ScriptedReply(reply, [-0.1]), corpus_desk.settings).answer(
+            question
+        )
+        assert not answer.abstained and answer.text == "The Verge [1]"
+        (citation,) = answer.citations
+        assert citation.source == "The Verge" and citation.text.startswith("Wang testified")
+        assert answer.timings.get("chosen") == (1 if reply == "TechCrunch" else None)
+        assert answer.confidence is not None and answer.confidence > 0.5
