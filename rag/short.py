@@ -17,6 +17,11 @@ articles than the reply is, that name is the answer (`corroborated`). A question
 person ("Who ...?") is answered with a person: a company or a country the model replies with
 gives way to the person the articles name most.
 
+A question that offers a choice between outlets ("Between the TechCrunch report and The Verge
+report ..., which news source reported ...?") is answered by the articles rather than the
+model's pick: the offered outlet whose articles best support what the question asks the
+chosen one did (the parts' support model, `rag.parts.find`) is the answer (`_choose`).
+
 An answer stands in more than one report: it is cited where it stands and, from each other
 article read that names it (its words, or a later mention's shortening of the name), by the
 sentence that holds most of the question's words (`witnesses`), a few articles at most.
@@ -159,14 +164,6 @@ def _same_name(one: str, other: str) -> bool:
         if key.isupper() and len(initials) >= 2 and initials in key:
             return True
     return False
-
-
-def _named_by(key: str, texts: dict[str, str]) -> int:
-    """How many of the articles name it (the whole word, as written)."""
-    if len(key) < 2:
-        return 0
-    pattern = re.compile(rf"(?<!\w){re.escape(key)}(?!\w)")
-    return sum(bool(pattern.search(text)) for text in texts.values())
 
 
 def names_it(answer: str, text: str) -> bool:
