@@ -98,7 +98,8 @@ def repeats(reply: str, question: str) -> bool:
 def locate(reply: str, context: Sequence[ContextSentence]) -> Located | None:
     """Where the reply stands in what was read: a sentence holding its words in a row (the
     one closest to the question first), else the header of an article (its headline's
-    opening, outlet and date), which cites that article's sentence closest to the question."""
+    opening, outlet and date), which cites that article's sentence closest to the question;
+    a reply read in the outlet's name is that name whole ("Verge": "The Verge")."""
     want = answer_words(reply)
     if not want:
         return None
@@ -111,6 +112,8 @@ def locate(reply: str, context: Sequence[ContextSentence]) -> Located | None:
         header = header_line(item.title, item.source, item.published_at)
         if found := _find(want, header):
             start, end = found
+            if item.source and _find(want, item.source) is not None:
+                return Located(item, item.source, 0, 0)
             return Located(item, header[start:end], 0, 0)
     return None
 

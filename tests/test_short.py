@@ -5,6 +5,7 @@ stands nowhere is not located."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -254,6 +255,10 @@ def test_a_located_reply_is_widened_to_the_whole_name_the_source_writes() -> Non
     assert (caesars.start, caesars.end) == (0, len("Caesars Sportsbook"))
     date = locate("October 13", read)
     assert date is not None and date.text == "October 13, 2023"
+    (verge,) = articles([("verge", "The phone ships in May.")])
+    verge = replace(verge, title="Pixel review", source="The Verge")
+    outlet = locate("Verge", [verge])  # read in the article's header: the outlet, named whole
+    assert outlet is not None and outlet.text == "The Verge" and outlet.start == outlet.end == 0
     geneva = locate("Geneva", read)  # a whole name already
     assert geneva is not None and geneva.text == "Geneva"
 
