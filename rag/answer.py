@@ -163,7 +163,7 @@ class Answerer(Stage):
     ) -> Iterator[Event]:
         parted = decides(reading) and not filters
         run.kind = reading.kind
-        run.person, run.offered, run.asked = reading.person, reading.offered, reading.asked
+        run.reading = reading
         if reading.unknown_sources:
             run.timings["unknown_source"] = 1
         if reading.unknown_sources and not parted:

@@ -45,7 +45,7 @@ from rag.context import ContextSentence, header_line, question_terms, relevance,
 from rag.generators.base import GenerationRequest
 from rag.parts import SUPPORTED, PartEvidence, candidates_of, find
 from rag.prompts import ABSTAIN_TEXT, SHORT_GRAMMAR, SHORT_SYSTEM, SHORT_USER, SHORT_WITHHELD
-from rag.question import NAME, Part, parser
+from rag.question import NAME, Part, Reading, parser
 from rag.stage import Event, Run, Stage
 from rag.types import Hit
 
@@ -266,6 +266,11 @@ def _a_person(name: str) -> bool:
     return any(entity.label_ == PERSON for entity in parser()(name.strip()).ents)
 
 
+def _picks(reading: Reading, located: Located) -> list[str]:
+    """The outlets the question offers to choose between that the reply names."""
+    return [o for o in reading.offered if names_it(located.text, o) or names_it(o, located.text)]
+
+
 class ShortAnswerer(Stage):
     def stream(
         self, run: Run, context: list[ContextSentence], news: Sequence[Hit], t: float
@@ -307,9 +312,10 @@ class ShortAnswerer(Stage):
             located = locate(reply, context)
             reason = "unlocated" if located is None else "unsure"
             found = candidates_of(news) if located is not None else []
-            picks = self._picks(run, located) if located is not None else []
-            if located is not None and picks:
-                located, support = self._choose(run, located, picks, news)
+            reading = run.reading
+            picks = _picks(reading, located) if reading and located is not None else []
+            if reading and located is not None and picks:
+                located, support = self._choose(reading, run, located, picks, news)
                 if support is not None:
                     chance, confidence = None, support
             elif located is not None and run.kind == NAME and self.settings.corroborate_names:
@@ -355,27 +361,23 @@ class ShortAnswerer(Stage):
         )
         yield "done", {"answer": answer}
 
-    @staticmethod
-    def _picks(run: Run, located: Located) -> list[str]:
-        """The outlets the question offers to choose between that the reply names."""
-        return [o for o in run.offered if names_it(located.text, o) or names_it(o, located.text)]
-
     def _choose(
-        self, run: Run, located: Located, picks: list[str], news: Sequence[Hit]
+        self, reading: Reading, run: Run, located: Located, picks: list[str], news: Sequence[Hit]
     ) -> tuple[Located, float | None]:
         """Between the outlets the question offers, the one whose articles best support what
         it asks the chosen one did (`rag.parts.find` over each outlet's articles found for the
         question), cited by that sentence, in place of the reply's pick when it is another
         and supports it well enough to count as saying it; its confidence is then that support
         score (None: the model's). The answer is the outlet's name as the index holds it."""
+        offered, asked = reading.offered, reading.asked
         findings = {
             outlet: find(
-                PartEvidence(Part(run.asked, (outlet,)), [h for h in news if h.source == outlet]),
+                PartEvidence(Part(asked, (outlet,)), [h for h in news if h.source == outlet]),
                 self.embedder.embed,
             )
-            for outlet in run.offered
+            for outlet in offered
         }
-        best = max(run.offered, key=lambda outlet: findings[outlet].score)
+        best = max(offered, key=lambda outlet: findings[outlet].score)
         finding = findings[best]
         if finding.status != SUPPORTED or finding.sentence is None:
             return Located(located.item, picks[0], 0, 0), None
@@ -398,7 +400,12 @@ class ShortAnswerer(Stage):
         name: the same prompt, the reply held to it by a grammar (the prompt is read from the
         cache). A backend without grammars gives it none. `found`: the sentences of the
         articles found (`rag.parts.candidates_of`)."""
-        better = corroborated(located.text, run.standalone, [*context, *found], run.person)
+        better = corroborated(
+            located.text,
+            run.standalone,
+            [*context, *found],
+            bool(run.reading and run.reading.person),
+        )
         moved = better and (locate(better, context) or locate(better, found))
         if not moved:
             return located, chance

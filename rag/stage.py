@@ -20,6 +20,7 @@ from rag.context import ContextSentence
 from rag.embedding import Embedder
 from rag.generators.base import Generator
 from rag.prompts import ABSTAIN_TEXT
+from rag.question import Reading
 
 Event = tuple[str, dict[str, Any]]
 CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
@@ -32,9 +33,7 @@ class Run:
     started: float
     timings: dict[str, float] = field(default_factory=dict)
     kind: str = ""  # what the question asks for (rag.question)
-    person: bool = False  # the name it asks for is a person's (rag.question.Reading.person)
-    offered: tuple[str, ...] = ()  # outlets it asks to choose between, and what the chosen
-    asked: str = ""  # one did (rag.question.Reading.offered, .asked)
+    reading: Reading | None = None  # how the question was read (rag.question)
 
     def mark(self, name: str, since: float) -> float:
         now = time.perf_counter()
