@@ -21,7 +21,9 @@ Chroma server) catches up by replacing only the articles whose version differs.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -105,9 +107,13 @@ class LexicalIndex:
             return None
 
     def set_generation(self, generation: int) -> None:
-        tmp = self.path / f"{STATE}.tmp"
-        tmp.write_text(json.dumps({"generation": generation, "format": FORMAT}))
-        tmp.replace(self.path / STATE)
+        """Written whole or not at all. Each writer (a write's end, a search catching up, another
+        process) renames its own file into place, so two at once never take each other's."""
+        with tempfile.NamedTemporaryFile(
+            "w", dir=self.path, prefix=f"{STATE}.", suffix=".tmp", delete=False
+        ) as tmp:
+            tmp.write(json.dumps({"generation": generation, "format": FORMAT}))
+        os.replace(tmp.name, self.path / STATE)
 
     # --- writes --------------------------------------------------------------------------------
     def replace_articles(self, article_ids: Sequence[str], records: Sequence[ChunkRecord]) -> None:

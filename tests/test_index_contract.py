@@ -360,3 +360,33 @@ def test_dropping_an_index_leaves_nothing_of_it(
         desk.search("rates", 3, index=index_name)
     desk.ingest_paths([write(tmp_path / "again.jsonl", NEWS[:1])], index_name)
     assert desk.index(index_name).generation == 1  # a new index, not the old one's log
+
+
+def test_writes_ending_at_once_leave_the_lexical_state_whole(tmp_path: Path) -> None:
+    """A write's end and a search catching up may record the lexical index's generation at the
+    same moment (as may replicas sharing a folder): neither fails, and the record read after
+    is one of theirs, whole."""
+    import threading
+
+    from rag.lexical import LexicalIndex
+
+    lexical = LexicalIndex(tmp_path / "lexical")
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def record(offset: int) -> None:
+        start.wait()
+        try:
+            for n in range(200):
+                lexical.set_generation(offset + n)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=record, args=(k * 1000,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert lexical.generation is not None and lexical.generation % 1000 == 199
+    assert [p.name for p in (tmp_path / "lexical").glob("*.tmp")] == []
