@@ -92,6 +92,14 @@ class Settings(BaseSettings):
         description="A name the model replies with gives way to a name of its kind that more "
         "of the articles found name (rag/short.py, `corroborated`).",
     )
+    choose_unlocated: bool = Field(
+        False,
+        description="A short reply that stands in no sentence read, or only repeats the "
+        "question, is asked again as a choice among the names (dates, amounts) the sentences "
+        'hold, under a grammar, "not stated" among them (rag/short.py, `choices`); off, or '
+        "on a backend without grammars: it abstains. Off by default: with the packaged 1.5B "
+        "it answered 3 of 15 unanswerable dev questions for 1 name more (docs/eval/README.md).",
+    )
     short_cited_articles: int = Field(
         4,
         ge=1,

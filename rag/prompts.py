@@ -84,6 +84,11 @@ SHORT_WITHHELD = {
     "repeats": f"{ABSTAIN_TEXT} The model's answer only repeats the question.",
     "unsure": f"{ABSTAIN_TEXT} The model's answer is too unsure to give.",
 }
+# A reply that stood nowhere, asked again as a choice (rag.short, `choices`): appended to the
+# question, so the context before it is read from the prompt cache.
+SHORT_CHOICE = """
+
+Answer with one of these, exactly as written: {options}; or: not stated"""
 SHORT_CHARS = 80
 SHORT_GRAMMAR = f"root ::= [^\\n]{{1,{SHORT_CHARS}}}"
 

@@ -7,7 +7,12 @@ is the sentence's own wording of it, widened to the whole name, date or amount t
 writes ("Caesars" read in "Caesars Sportsbook offers ..." is shown as "Caesars Sportsbook").
 A name, an outlet or a date the model read in the header of an article (its headline's
 opening, outlet and date) cites that article's sentence closest to the question. A reply found
-in nothing read, or that only repeats the question, is not shown as fact.
+in nothing read, or that only repeats the question, is not shown as fact. With
+`choose_unlocated` set, the model is asked again: the same prompt with the names (dates,
+amounts) the sentences hold of the kind asked for listed after the question, its reply held to
+one of them or "not stated" by a grammar (`choices`); the name it chooses is located like any
+reply. It is off by default: the packaged 1.5B, made to choose, answers what the news does not
+say more often than it finds a name it missed (docs/eval/README.md).
 
 A name the model replies with can be a name it read beside the answer (the witness for the
 accused, the chief executive for his company's rival). A question that describes someone or
@@ -44,8 +49,15 @@ from rag.confidence import calibrated, corroborated_confidence, too_unsure
 from rag.context import ContextSentence, header_line, question_terms, relevance, render_context
 from rag.generators.base import GenerationRequest
 from rag.parts import SUPPORTED, PartEvidence, candidates_of, find
-from rag.prompts import ABSTAIN_TEXT, SHORT_GRAMMAR, SHORT_SYSTEM, SHORT_USER, SHORT_WITHHELD
-from rag.question import NAME, Part, Reading, parser
+from rag.prompts import (
+    ABSTAIN_TEXT,
+    SHORT_CHOICE,
+    SHORT_GRAMMAR,
+    SHORT_SYSTEM,
+    SHORT_USER,
+    SHORT_WITHHELD,
+)
+from rag.question import COUNT, NAME, TIME, Part, Reading, parser
 from rag.stage import Event, Run, Stage
 from rag.types import Hit
 
@@ -59,6 +71,11 @@ SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be lo
 SHORT_MODE = "short"
 PERSON = "PERSON"  # spaCy's entity label for people
 NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
+CHOICE_CAP = 40  # names a choice offers at most, the most named first; "not stated" besides
+# spaCy's entity labels of the answers each kind of question asks for; a name is any other.
+_AMOUNTS = frozenset(["CARDINAL", "MONEY", "QUANTITY", "PERCENT"])
+_TIMES = frozenset(["DATE", "TIME"])
+_NOT_NAMES = _AMOUNTS | _TIMES | {"ORDINAL"}
 
 
 @dataclass(frozen=True)
@@ -266,6 +283,46 @@ def _a_person(name: str) -> bool:
     return any(entity.label_ == PERSON for entity in parser()(name.strip()).ents)
 
 
+def choices(
+    question: str, kind: str, read: Sequence[ContextSentence], person: bool = False
+) -> list[str]:
+    """What a reply may be chosen from: the names (for a time, the dates; for a count, the
+    amounts) spaCy reads in the sentences read, each once in its fullest writing, none the
+    question already holds; those more of the articles name first, `CHOICE_CAP` at most.
+    `person`: the question asks for a person, and only persons are offered."""
+    texts: dict[str, str] = {}
+    for item in read:
+        texts[item.article_id] = f"{texts.get(item.article_id, '')} {item.sentence.text}"
+    found: list[str] = []
+    for doc in parser().pipe(item.sentence.text for item in read):
+        for entity in doc.ents:
+            label = entity.label_
+            if kind == TIME:
+                fits = label in _TIMES
+            elif kind == COUNT:
+                fits = label in _AMOUNTS
+            else:
+                fits = label == PERSON if person else label not in _NOT_NAMES
+            words = [t for t in entity if t.tag_ != "POS"]
+            if not fits or not words:
+                continue
+            name = _without_article(doc.text[entity.start_char : words[-1].idx + len(words[-1])])
+            if repeats(name, question):
+                continue
+            same = next((i for i, known in enumerate(found) if _same(kind, known, name)), None)
+            if same is None:
+                found.append(name)
+            elif len(name) > len(found[same]):
+                found[same] = name
+    ranked = sorted(found, key=lambda name: -_naming(name, texts))  # stable: reading order
+    return ranked[:CHOICE_CAP]
+
+
+def _same(kind: str, one: str, other: str) -> bool:
+    """Two writings of one name; a date or an amount is the same only written the same."""
+    return _same_name(one, other) if kind == NAME else one.lower() == other.lower()
+
+
 def _picks(reading: Reading, located: Located) -> list[str]:
     """The outlets the question offers to choose between that the reply names."""
     return [o for o in reading.offered if names_it(located.text, o) or names_it(o, located.text)]
@@ -311,18 +368,24 @@ class ShortAnswerer(Stage):
         else:
             located = locate(reply, context)
             reason = "unlocated" if located is None else "unsure"
-            found = candidates_of(news) if located is not None else []
+        chosen = None
+        if located is None and reason != "not_stated" and self._may_choose():
+            chosen, chosen_chance = self._choose_among(run, request, context)
+            if chosen is not None:
+                located, reason = chosen, "unsure"
+                chance, confidence = chosen_chance, calibrated(chosen_chance)
+        if located is not None:
+            found = candidates_of(news)
             reading = run.reading
-            picks = _picks(reading, located) if reading and located is not None else []
-            if reading and located is not None and picks:
+            picks = _picks(reading, located) if reading and not chosen else []
+            if reading and picks:
                 located, support = self._choose(reading, run, located, picks, news)
                 if support is not None:
                     chance, confidence = None, support
-            elif located is not None and run.kind == NAME and self.settings.corroborate_names:
+            elif not chosen and run.kind == NAME and self.settings.corroborate_names:
                 located, chance = self._corroborate(run, request, located, chance, context, found)
-            if located is not None:
-                naming = witnesses(located, run.standalone, [*context, *found])
-                run.timings["naming_articles"] = len(naming)
+            naming = witnesses(located, run.standalone, [*context, *found])
+            run.timings["naming_articles"] = len(naming)
             if run.timings.get("corroborated"):
                 confidence = corroborated_confidence()
         run.mark("verify_ms", t)
@@ -385,6 +448,33 @@ class ShortAnswerer(Stage):
             return Located(finding.sentence, best, 0, 0), None
         run.timings["chosen"] = 1
         return Located(finding.sentence, best, 0, 0), finding.score
+
+    def _may_choose(self) -> bool:
+        return self.settings.choose_unlocated and getattr(self.generator, "supports_grammar", False)
+
+    def _choose_among(
+        self, run: Run, request: GenerationRequest, context: list[ContextSentence]
+    ) -> tuple[Located | None, float | None]:
+        """A reply that stands in nothing read, or only repeats the question, asked again: the
+        same prompt (read from the cache) with the names the sentences hold of the kind asked
+        for (`choices`) listed after the question, the reply held to one of them or "not
+        stated" by a grammar. The choice is located where it stands; its probability is the
+        model's for it. None: nothing to choose from, or the model chose "not stated"."""
+        reading = run.reading
+        offered = choices(run.standalone, run.kind, context, bool(reading and reading.person))
+        run.timings["choices"] = len(offered)
+        if not offered:
+            return None, None
+        messages = [dict(m) for m in request.messages]
+        messages[-1]["content"] += SHORT_CHOICE.format(options="; ".join(offered))
+        options = " | ".join(json.dumps(o) for o in [*offered, NOT_STATED])
+        held = replace(request, messages=messages, grammar=f"root ::= {options}", token_logprobs=[])
+        picked = "".join(self.generator.stream(held)).strip()
+        located = None if says_nothing(picked) else locate(picked, context)
+        if located is None:
+            return None, None
+        run.timings["chosen_among"] = 1
+        return located, probability(held.token_logprobs)
 
     def _corroborate(
         self,

@@ -4,6 +4,7 @@ stands nowhere is not located."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -14,6 +15,8 @@ from rag.context import ContextSentence
 from rag.desk import Desk
 from rag.generators.base import GenerationRequest
 from rag.short import (
+    CHOICE_CAP,
+    choices,
     corroborated,
     locate,
     names_it,
@@ -190,6 +193,87 @@ def test_a_reply_that_repeats_the_question_answers_nothing(seed_desk: Desk) -> N
     assert answer.abstained and answer.citations == []
     assert [(s.text, s.supported) for s in answer.sentences] == [("Russia", False)]
     assert answer.text.endswith("only repeats the question.") and answer.timings["repeats"] == 1
+
+
+class ChoosingReply(ScriptedReply):
+    """A backend that holds its reply to a request's grammar, as llama.cpp's does: it replies
+    freely with `reply`, and under a grammar of alternatives with `choice` when the grammar
+    allows it (else with the grammar's first alternative). What it was asked is kept."""
+
+    supports_grammar = True
+
+    def __init__(self, reply: str, choice: str, logprobs: list[float]) -> None:
+        super().__init__(reply, logprobs)
+        self.choice = choice
+        self.requests: list[GenerationRequest] = []
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.requests.append(request)
+        if request.grammar and request.grammar.startswith('root ::= "'):
+            allowed = [json.loads(o) for o in request.grammar[len("root ::= ") :].split(" | ")]
+            request.token_logprobs.extend(self.logprobs or [])
+            yield self.choice if self.choice in allowed else allowed[0]
+            return
+        yield from super().stream(request)
+
+
+def test_a_reply_that_stands_nowhere_is_asked_again_as_a_choice(seed_desk: Desk) -> None:
+    """The model replies with what the question holds; asked again with the names the
+    sentences hold listed and its reply held to them (or "not stated"), its choice is
+    located and cited like any reply."""
+    on = seed_desk.settings.model_copy(update={"choose_unlocated": True})
+    model = ChoosingReply("Russia", "Mikhail Galuzin", [-0.2])
+    answerer = Answerer(seed_desk.retriever(), model, on)
+    answer = answerer.answer("Who did Russia invite to Moscow for peace talks?")
+    assert len(model.requests) == 2
+    again = model.requests[1]
+    assert again.grammar is not None and '"Mikhail Galuzin"' in again.grammar
+    assert '"not stated"' in again.grammar and '"Russia"' not in again.grammar
+    assert "Mikhail Galuzin" in again.messages[-1]["content"].split("Question:")[1]
+    assert again.messages[0] == model.requests[0].messages[0]  # the same prompt, extended
+    assert not answer.abstained and answer.text.startswith("Mikhail Galuzin [1]")
+    assert "Mikhail Galuzin" in answer.citations[0].text
+    assert answer.timings["chosen_among"] == 1 and answer.confidence is not None
+
+
+def test_a_choice_of_not_stated_abstains_and_no_choice_is_asked_by_default(
+    seed_desk: Desk,
+) -> None:
+    on = seed_desk.settings.model_copy(update={"choose_unlocated": True})
+    model = ChoosingReply("Sergei Lavrov", "not stated", [-0.1])
+    answer = Answerer(seed_desk.retriever(), model, on).answer(
+        "Which Russian official said Moscow is ready for dialogue?"
+    )
+    assert len(model.requests) == 2 and answer.abstained and answer.citations == []
+    assert "stands in no sentence it read" in answer.text and answer.timings["unlocated"] == 1
+    model = ChoosingReply("Sergei Lavrov", "Mikhail Galuzin", [-0.1])  # off by default
+    answer = Answerer(seed_desk.retriever(), model, seed_desk.settings).answer(
+        "Which Russian official said Moscow is ready for dialogue?"
+    )
+    assert len(model.requests) == 1 and answer.abstained
+
+
+def test_the_choices_are_the_names_of_the_kind_asked_for() -> None:
+    read = articles(
+        [
+            ("cbs", "Caesars Sportsbook offers new users in Vermont up to $1,000 in bonus bets."),
+            ("ap", "Caesars said on October 13, 2023 that 40 states allow it."),
+            ("bbc", "DraftKings chief Jason Robins spoke on Friday."),
+        ]
+    )
+    which = "Which sportsbook offers bonus bets in Vermont?"
+    names = choices(which, "name", read)
+    assert "Caesars Sportsbook" in names and "DraftKings" in names
+    assert "Vermont" not in names  # the question holds it
+    assert not {"$1,000", "40", "October 13, 2023", "Friday"} & set(names)
+    assert choices("Who spoke on Friday?", "name", read, person=True) == ["Jason Robins"]
+    assert set(choices("When did Caesars say it?", "time", read)) == {"October 13, 2023", "Friday"}
+    assert {"1,000", "40"} <= set(choices("How much do new users get?", "count", read))
+    stems = [c + v + d + w for c in "BDKMT" for v in "aeiou" for d in "lnrs" for w in "aio"]
+    many = articles(
+        [(f"a{n}", f"Shares of {stem.title()}tech rose.") for n, stem in enumerate(stems)]
+    )
+    assert len(choices("Which company reported?", "name", many)) == CHOICE_CAP
 
 
 def test_a_reply_too_unsure_to_give_is_withheld(seed_desk: Desk) -> None:
