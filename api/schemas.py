@@ -135,6 +135,7 @@ class PartOut(BaseModel):
     finding: str | None  # what its evidence says, attributed ("The Verge (2023-11-07): ...")
     citations: list[int]
     status: str  # supported, not supported, not cited, missing
+    score: float | None = None  # the support model's score of its sentence (rag.support)
 
 
 class WindowOut(BaseModel):

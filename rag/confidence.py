@@ -17,12 +17,14 @@ and one wrong added, as the counts are small), kept as `corroborated`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 MODEL = Path(__file__).with_name("confidence_model.json")
+VERDICTS = Path(__file__).with_name("verdict_model.json")
 
 
 @cache
@@ -53,3 +55,18 @@ def calibrated(probability: float | None) -> float | None:
         return None
     x, y = _knots()
     return round(float(np.interp(probability, x, y)), 3)
+
+
+@cache
+def _verdicts() -> dict:
+    return json.loads(VERDICTS.read_text(encoding="utf-8")) if VERDICTS.exists() else {}
+
+
+def verdict_confidence(said: str, scores: Sequence[float]) -> float | None:
+    """The chance that a verdict composed from the parts' findings (`rag.parts`) is right,
+    given the lowest support score among them: the weakest part a "Yes" stands on, or the
+    part a "No" finds unsupported. None: no calibration fitted for this verdict."""
+    fit = _verdicts().get(said)
+    if fit is None or not scores:
+        return None
+    return round(float(np.interp(min(scores), fit["x"], fit["y"])), 3)

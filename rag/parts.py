@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer_types import Answer, AnswerSentence, Citation
+from rag.confidence import verdict_confidence
 from rag.config import Settings
 from rag.context import ContextSentence, is_heading
 from rag.generators.base import Generator
@@ -181,6 +182,7 @@ def shown_part(finding: Finding, marks: list[int]) -> dict[str, Any]:
         "finding": text,
         "citations": marks,
         "status": finding.status,
+        "score": None if finding.status == MISSING else round(finding.score, 3),
     }
 
 
@@ -198,6 +200,7 @@ def parts_found(evidence: Sequence[PartEvidence], answer: Answer) -> list[dict[s
                 "finding": " ".join(f"“{c.text}” [{c.n}]" for c in cited) or None,
                 "citations": [c.n for c in cited],
                 "status": status,
+                "score": None,
             }
         )
     return out
@@ -278,5 +281,6 @@ class Decider(Stage):
             backend=self.generator.name,
             parts=parts,
             mode="parts",
+            confidence=verdict_confidence(said, [f.score for f in findings]),
         )
         yield "done", {"answer": answer}

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from rag.desk import Desk
+from rag.support import default_model
 
 STEAM_DECK = (
     "Does the Engadget article report that the Steam Deck OLED goes on sale on November 16th, "
@@ -45,6 +46,8 @@ def test_each_part_streams_its_own_finding_from_its_own_outlet(desk: Desk) -> No
         assert all(c.source == part["source"] for c in cited)
         assert part["finding"].startswith(f"{part['source']} (2023-11-")
     assert "November 16" in by_n[answer.parts[0]["citations"][0]].text
+    threshold = default_model().threshold  # each part carries the score that decided it
+    assert all(part["score"] >= threshold for part in answer.parts)
 
 
 def test_a_claim_its_outlet_does_not_make_is_answered_no_with_what_it_says(desk: Desk) -> None:
@@ -56,6 +59,7 @@ def test_a_claim_its_outlet_does_not_make_is_answered_no_with_what_it_says(desk:
     (part,) = answer.parts
     assert part["status"] == "not supported" and part["citations"]
     assert "does not say that" in part["finding"]
+    assert 0 <= part["score"] < default_model().threshold
 
 
 def test_before_and_after_are_decided_by_publication_dates(desk: Desk) -> None:
