@@ -6,14 +6,16 @@ composed in code. Its confidence is the probability that the verdict is right gi
 of those scores (the weakest part a "Yes" stands on; for a "No", the part found unsupported).
 
 Reads two `newsdesk eval run` outputs (results.jsonl) over the MultiHop-RAG dev and test
-splits; a shown verdict (`mode` "parts", not abstained) and the eval harness's `correct`. On dev
-only, for "Yes" and "No" apart: Platt scaling (a logistic curve on the score) and the share
-right (one confidence for every verdict of that kind) are compared by 5-fold cross-validated
-expected calibration error (10 equal-width bins); the better one is fitted on all of dev and
-written to rag/verdict_model.json as knots (lowest score -> share right). On test nothing is
-chosen: it is scored with what dev fitted. Figures: ECE, accuracy and count of the verdicts at
-confidence >= 0.8, and, with the short answers' confidence as each row of the runs carries it,
-the ECE and coverage at >= 0.8 of all the answers shown.
+splits (any backend: the verdicts are composed in code, the same with `extractive` as with a
+model, which only the other answers' figures need): each shown verdict (`mode` "parts", not
+abstained) and the eval harness's `correct`. On dev only, for "Yes" and "No" apart, Platt
+scaling (a logistic curve on the score) and the share right (one confidence for every
+verdict of that kind) are compared by 5-fold cross-validated expected calibration error (10
+equal-width bins); the better one is fitted on all of dev and written to
+rag/verdict_model.json as knots (lowest score -> share right). On test nothing is chosen: it
+is scored with what dev fitted. Figures: ECE, accuracy and count of the verdicts at
+confidence >= 0.8, and, with the short answers' confidence as each row of the runs carries
+it, the ECE and coverage at >= 0.8 of all the answers shown.
 
     .venv/bin/python bench/verdict_fit.py --dev RUN_DIR --test RUN_DIR [--write]
 """

@@ -48,6 +48,8 @@ def test_each_part_streams_its_own_finding_from_its_own_outlet(desk: Desk) -> No
     assert "November 16" in by_n[answer.parts[0]["citations"][0]].text
     threshold = default_model().threshold  # each part carries the score that decided it
     assert all(part["score"] >= threshold for part in answer.parts)
+    # the verdict, the probability that it is right (fitted on dev: bench/verdict_fit.py)
+    assert answer.confidence is not None and 0 < answer.confidence < 1
 
 
 def test_a_claim_its_outlet_does_not_make_is_answered_no_with_what_it_says(desk: Desk) -> None:
@@ -60,6 +62,7 @@ def test_a_claim_its_outlet_does_not_make_is_answered_no_with_what_it_says(desk:
     assert part["status"] == "not supported" and part["citations"]
     assert "does not say that" in part["finding"]
     assert 0 <= part["score"] < default_model().threshold
+    assert answer.confidence is not None and 0 < answer.confidence < 1
 
 
 def test_before_and_after_are_decided_by_publication_dates(desk: Desk) -> None:
