@@ -67,6 +67,7 @@ class Reading:
     unknown_sources: list[str] = field(default_factory=list)
     window: Window | None = None  # the publication window a relative time names (rag.recency)
     person: bool = False  # the name asked for is a person's ("Who ...?", "Which N, who ...?")
+    choice: bool = False  # it offers alternatives ("... X or Y?", "Between X and Y, which ...?")
     offered: tuple[str, ...] = ()  # outlets it asks to choose between ("Between X and Y, which")
     asked: str = ""  # what the chosen one did, the wh-clause without its wh-phrase
 
@@ -129,7 +130,8 @@ def read_question(
     unknown_names = list(dict.fromkeys(n for n, _ in unknown))
     person = kind == NAME and asked is not None and _asks_person(asked)
     reading = Reading(question, kind, parts, relation, unknown_names, window, person)
-    if kind == NAME and asked is not None and len(reading.sources) >= 2 and _offers(doc):
+    reading.choice = _offers(doc)
+    if kind == NAME and asked is not None and len(reading.sources) >= 2 and reading.choice:
         reading.offered, reading.asked = reading.sources, _asked_clause(asked)
     return reading
 

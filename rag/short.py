@@ -101,13 +101,13 @@ def says_nothing(reply: str) -> bool:
     return " ".join(answer_words(reply)) in ("", NOT_STATED, "none", "unknown")
 
 
-def repeats(reply: str, question: str) -> bool:
+def repeats(reply: str, question: str, choice: bool = False) -> bool:
     """The reply is what the question already says ("Russia" for "Who did Russia invite?"),
-    and the question offers no choice ("... X or Y?", "Between X and Y, which ...?") it could
-    be picking: it tells the asker nothing, so it answers nothing."""
+    and the question offers no choice (`choice`, `Reading.choice`: "... X or Y?", "Between X
+    and Y, which ...?") it could be picking: it tells the asker nothing, so it answers
+    nothing."""
     want = answer_words(reply)
-    asked = _words(question)
-    if not want or any(w in ("or", "between") for w, _, _ in asked):
+    if not want or choice:
         return False
     return _find(want, question) is not None
 
@@ -221,10 +221,11 @@ def corroborated(
     reply: str, question: str, read: Sequence[ContextSentence], person: bool = False
 ) -> str | None:
     """The name of the reply's kind that more of the articles in `read` name than name the
-    reply, if there is one (the most named; a name the question already holds is no answer).
-    `person`: the question asks for a person; a reply neither the articles nor spaCy reading
-    it alone take for one (a company, a country) is no answer to it, and the person the
-    articles name most is. None: the reply stands, or is no name the articles' text shows."""
+    reply, if there is one (the most named; a name the question already holds is no answer);
+    for a reply spaCy reads as no name in them, a name of any kind. `person`: the question
+    asks for a person; a reply neither the articles nor spaCy reading it alone take for one
+    (a company, a country) is no answer to it, and the person the articles name most is.
+    None: the reply stands."""
     texts: dict[str, str] = {}
     for item in read:
         texts[item.article_id] = f"{texts.get(item.article_id, '')} {item.sentence.text}"
@@ -237,16 +238,17 @@ def corroborated(
     mine = labels.get(reply.strip()) or sum(
         (counts for text, counts in labels.items() if _key(text) == reply_key), Counter()
     )
-    if not mine:
-        return None
-    label, outranked = mine.most_common(1)[0][0], True
+    # A reply the articles never show as a name ("Epic" for Epic Games) is of no known kind:
+    # any name outnumbers it.
+    label: str | None = mine.most_common(1)[0][0] if mine else None
+    outranked = True
     if person:  # the kind asked for; a reply no reading takes for a person need not be outnumbered
         label, outranked = PERSON, PERSON in mine or _a_person(reply)
     asked = {w for w, _, _ in _words(question)}
     rivals = [
         text
         for text, lab in names.items()
-        if lab == label
+        if (lab == label if label else lab not in _NOT_NAMES)
         and not _same_name(text, reply)
         and not all(w in asked for w, _, _ in _words(_key(text)))
     ]
@@ -284,12 +286,17 @@ def _a_person(name: str) -> bool:
 
 
 def choices(
-    question: str, kind: str, read: Sequence[ContextSentence], person: bool = False
+    question: str,
+    kind: str,
+    read: Sequence[ContextSentence],
+    person: bool = False,
+    choice: bool = False,
 ) -> list[str]:
     """What a reply may be chosen from: the names (for a time, the dates; for a count, the
     amounts) spaCy reads in the sentences read, each once in its fullest writing, none the
     question already holds; those more of the articles name first, `CHOICE_CAP` at most.
-    `person`: the question asks for a person, and only persons are offered."""
+    `person`: the question asks for a person, and only persons are offered; `choice`: it
+    offers alternatives, which stay among the names (`repeats`)."""
     texts: dict[str, str] = {}
     for item in read:
         texts[item.article_id] = f"{texts.get(item.article_id, '')} {item.sentence.text}"
@@ -307,7 +314,7 @@ def choices(
             if not fits or not words:
                 continue
             name = _without_article(doc.text[entity.start_char : words[-1].idx + len(words[-1])])
-            if repeats(name, question):
+            if repeats(name, question, choice):
                 continue
             same = next((i for i, known in enumerate(found) if _same(kind, known, name)), None)
             if same is None:
@@ -363,7 +370,7 @@ class ShortAnswerer(Stage):
         naming: list[ContextSentence] = []  # the located sentence, then other articles naming it
         if says_nothing(reply):
             located, reason = None, "not_stated"
-        elif repeats(reply, run.standalone):
+        elif repeats(reply, run.standalone, bool(run.reading and run.reading.choice)):
             located, reason = None, "repeats"
         else:
             located = locate(reply, context)
@@ -461,7 +468,13 @@ class ShortAnswerer(Stage):
         stated" by a grammar. The choice is located where it stands; its probability is the
         model's for it. None: nothing to choose from, or the model chose "not stated"."""
         reading = run.reading
-        offered = choices(run.standalone, run.kind, context, bool(reading and reading.person))
+        offered = choices(
+            run.standalone,
+            run.kind,
+            context,
+            bool(reading and reading.person),
+            bool(reading and reading.choice),
+        )
         run.timings["choices"] = len(offered)
         if not offered:
             return None, None

@@ -14,6 +14,7 @@ from rag.answer import Answer, Answerer
 from rag.context import ContextSentence
 from rag.desk import Desk
 from rag.generators.base import GenerationRequest
+from rag.question import read_question
 from rag.short import (
     CHOICE_CAP,
     choices,
@@ -183,11 +184,16 @@ def test_the_evidence_is_sent_before_the_model_is_asked(seed_desk: Desk) -> None
 
 
 def test_a_reply_that_repeats_the_question_answers_nothing(seed_desk: Desk) -> None:
-    assert repeats("Russia", "Who did Russia invite to Moscow?")
-    assert not repeats("Zelensky", "Who did Russia invite to Moscow?")
-    assert not repeats("Moscow", "Was the meeting in Moscow or in Kyiv?")  # a choice offered
+    def said(reply: str, question: str) -> bool:
+        return repeats(reply, question, read_question(question).choice)
+
+    assert said("Russia", "Who did Russia invite to Moscow?")
+    assert not said("Zelensky", "Who did Russia invite to Moscow?")
+    assert not said("Moscow", "Which city hosts the talks, Moscow or Kyiv?")  # a choice offered
     between = "Between the report from The Ledger and the Wire Desk's, which outlet named him?"
-    assert not repeats("The Ledger", between)
+    assert not said("The Ledger", between)
+    # "between" that opens no choice: the reply still repeats the question
+    assert said("Uber", "Which company, according to Uber, cut assaults between its reports?")
     answerer = Answerer(seed_desk.retriever(), ScriptedReply("Russia", [-0.1]), seed_desk.settings)
     answer = answerer.answer("Who did Russia invite to Moscow for peace talks?")
     assert answer.abstained and answer.citations == []
@@ -363,6 +369,17 @@ def test_a_person_asked_for_is_not_answered_with_a_company() -> None:
     assert corroborated("Sam Bankman-Fried", who, articles(trial), person=True) is None
     # A person read beside the answer gives way to the person more articles name.
     assert corroborated("Wang", who, articles(TRIAL), person=True) == "Sam Bankman-Fried"
+
+
+def test_a_reply_the_articles_never_show_as_a_name_gives_way_to_one_more_of_them_name() -> None:
+    rows = [
+        ("verge", "In the trial, Epic argued that the store was a monopoly run by Google."),
+        ("techcrunch", "Google paid billions to remain the default search engine."),
+        ("age", "A publisher accused Google of anticompetitive conduct."),
+    ]
+    question = "Which company is accused of anticompetitive practices and paid billions?"
+    assert corroborated("the store", question, articles(rows)) == "Google"
+    assert corroborated("Google", question, articles(rows)) is None
 
 
 def test_a_name_the_question_holds_is_no_rival() -> None:
