@@ -238,8 +238,8 @@ def corroborated(
     mine = labels.get(reply.strip()) or sum(
         (counts for text, counts in labels.items() if _key(text) == reply_key), Counter()
     )
-    # A reply the articles never show as a name ("Epic" for Epic Games) is of no known kind:
-    # any name outnumbers it.
+    # A reply the articles never show as a name (a common noun, a word of a name spaCy reads
+    # otherwise) is of no known kind: a name of any kind that more articles name outnumbers it.
     label: str | None = mine.most_common(1)[0][0] if mine else None
     outranked = True
     if person:  # the kind asked for; a reply no reading takes for a person need not be outnumbered
