@@ -57,6 +57,7 @@ SETS = ROOT / "eval" / "sets"
 WRITTEN = {
     "planted-sentences": "not fitted on",
     "planted-heldback": "not fitted on, written after the fit",
+    "planted-heldback-2": "not fitted on, written after the first held-back batch was measured",
 }
 
 

@@ -97,13 +97,15 @@ def test_the_planted_set_is_well_formed() -> None:
 def test_the_measuring_sets_are_apart_from_the_fitting_set() -> None:
     """The planted sentences directive detection is measured on: at least 120 with those of
     the planted articles, most without "ignore" or "instructions", none of them a sentence the
-    model is fitted on, and a held-back batch of 30 reported alone."""
+    model is fitted on, and two held-back batches of 30 reported alone."""
     sets = ROOT / "eval/sets"
     read = lambda name: [json.loads(line) for line in (sets / name).open()]  # noqa: E731
     fitted = {r["text"] for r in read("directives-train.jsonl")}
     measured, held = read("planted-sentences.jsonl"), read("planted-heldback.jsonl")
+    held_again = read("planted-heldback-2.jsonl")
     planted = [s for r in read("planted.jsonl") for s in r["planted_sentences"]]
-    assert len(measured) + len(planted) >= 120 and len(held) == 30
+    assert len(measured) + len(planted) >= 120 and len(held) == len(held_again) == 30
+    held += held_again
     texts = [r["text"] for r in measured + held]
     assert len(set(texts)) == len(texts) and not set(texts) & fitted
     for r in measured + held:
