@@ -25,6 +25,7 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,23 @@ def apply(knots: tuple[list[float], list[float]], x: np.ndarray) -> np.ndarray:
 
 
 def cross_validated_ece(kind: str, x: np.ndarray, y: np.ndarray, folds: int = 5) -> float | None:
+    return held_out_ece(lambda xs, ys, held: apply(fit(kind, xs, ys), held), x, y, folds)
+
+
+def held_out_ece(
+    predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: int = 5,
+) -> float | None:
+    """ECE of predictions each made by a fit on the other folds: `predict(x_train, y_train,
+    x_held)`; folds drawn with a fixed seed, so two fits are compared on the same ones."""
     order = np.random.default_rng(0).permutation(len(x))
     predicted = np.empty(len(x))
     for f in range(folds):
         held = order[f::folds]
         train = np.setdiff1d(order, held)
-        predicted[held] = apply(fit(kind, x[train], y[train]), x[held])
+        predicted[held] = predict(x[train], y[train], x[held])
     return ece(predicted, y)
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
+from confidence_fit import held_out_ece  # noqa: E402
 
 from eval.calibration import HIGH, ece  # noqa: E402
 
@@ -81,14 +82,8 @@ def apply(knots: list[float], x: np.ndarray) -> np.ndarray:
     return np.interp(x, GRID, knots)
 
 
-def cross_validated_ece(kind: str, x: np.ndarray, y: np.ndarray, folds: int = 5) -> float | None:
-    order = np.random.default_rng(0).permutation(len(x))
-    predicted = np.empty(len(x))
-    for f in range(folds):
-        held = order[f::folds]
-        train = np.setdiff1d(order, held)
-        predicted[held] = apply(fit(kind, x[train], y[train]), x[held])
-    return ece(predicted, y)
+def cross_validated_ece(kind: str, x: np.ndarray, y: np.ndarray) -> float | None:
+    return held_out_ece(lambda xs, ys, held: apply(fit(kind, xs, ys), held), x, y)
 
 
 def report(label: str, rows: list[dict[str, Any]], knots: dict[str, list[float]]) -> dict:
