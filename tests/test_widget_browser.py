@@ -28,6 +28,7 @@ import httpx
 import pytest
 
 from bench.servers import free_port, serve
+from rag.prompts import ABSTAIN_TEXT
 from tests.conftest import ROOT, SEEDS, VENV_BIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -48,7 +49,6 @@ ARTIFACTS = ROOT / "test-artifacts"
 QUESTION = "What does Russia demand from Ukraine?"
 FOLLOW_UP = "Which regions does it mean?"
 UNRELATED = "What is a good lasagna recipe?"
-ABSTAIN_TEXT = "The indexed news does not say."
 HOSTILE_CSS = """
 * { color: red !important; font-size: 40px !important; display: block;
     font-family: "Comic Sans MS", cursive !important; line-height: 3 !important;

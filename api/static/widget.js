@@ -30,7 +30,6 @@
   ).replace(/\/+$/, "");
   var INDEX = data.newsdeskIndex || null;
   var KEY = data.newsdeskKey || null;
-  var ABSTAIN_TEXT = "The indexed news does not say.";
   var MAX_HISTORY = 12; // turns sent with a follow-up (the service reads the last few)
 
   // ---------------------------------------------------------------------------------------
@@ -833,8 +832,9 @@
       .join(" ");
   };
   Turn.prototype.abstain = function (answer) {
-    // The service's own words: "does not say", or which outlet of the question it lacks.
-    var said = typeof answer.text === "string" && answer.text ? answer.text : ABSTAIN_TEXT;
+    // The service's own words (every answer has them): "does not say", which outlet of the
+    // question it lacks, or why the model's reply was withheld.
+    var said = typeof answer.text === "string" ? answer.text : "";
     this.node.className = "a abstained";
     this.node.setAttribute("data-abstained", "true");
     var box = el("div", { class: "box", role: "note" }, [
