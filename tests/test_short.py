@@ -463,3 +463,86 @@ def test_a_choice_between_outlets_goes_to_the_one_whose_articles_say_it(corpus_d
         assert citation.source == "The Verge" and citation.text.startswith("Wang testified")
         assert answer.timings.get("chosen") == (1 if reply == "TechCrunch" else None)
         assert answer.confidence is not None and answer.confidence > 0.5
+
+
+def test_a_company_the_parser_now_and_then_takes_for_a_person_is_no_person() -> None:
+    """spaCy's small model labels "OpenAI" a person in one sentence of three: a name is of the
+    kind most of its mentions are read as, so asked "Who ...?", the person stands in for it."""
+    rows = [
+        ("verge", "OpenAI told staff on Sunday."),
+        ("fortune", "The board of OpenAI said it had lost confidence in Sam Altman."),
+        ("techcrunch", "OpenAI, which makes ChatGPT, grew fast."),
+        ("cnbc", "Microsoft hired Sam Altman to lead a new team."),
+    ]
+    who = "Who is the individual at the centre of the board's decision?"
+    assert corroborated("OpenAI", who, articles(rows), person=True) == "Sam Altman"
+
+
+ALTERNATIVES = "Did Russia invite or snub Zelensky for talks in Moscow?"
+
+
+def test_an_alternative_question_is_answered_with_one_of_its_alternatives(
+    seed_desk: Desk,
+) -> None:
+    """ "invite or snub?" is no yes/no question: the reply is held to the alternatives (or
+    "not stated"), shown as the answer and cited by the report's sentence closest to it."""
+    model = ChoosingReply("Yes", "invite", [-0.01])
+    answer = Answerer(seed_desk.retriever(), model, seed_desk.settings).answer(ALTERNATIVES)
+    (asked,) = model.requests
+    assert asked.grammar == 'root ::= "invite" | "snub" | "not stated"'
+    assert "invite; snub" in asked.messages[-1]["content"].split("Question:")[1]
+    assert not answer.abstained and answer.mode == "choice"
+    assert answer.text.startswith("Invite. [1]") and answer.confidence is not None
+    assert "invited" in answer.citations[0].text
+    not_stated = ChoosingReply("Yes", "not stated", [-0.01])
+    answer = Answerer(seed_desk.retriever(), not_stated, seed_desk.settings).answer(ALTERNATIVES)
+    assert answer.abstained and answer.sentences == [] and answer.timings["not_stated"] == 1
+
+
+def test_a_reply_that_is_none_of_the_alternatives_is_said_to_be_so(seed_desk: Desk) -> None:
+    """A backend that takes no grammar replies what it likes: not one of the alternatives, it
+    is not shown as the answer, and the abstention says why."""
+    answer = short_answer_to(seed_desk, "Yes", ALTERNATIVES)
+    assert answer.abstained and answer.mode == "choice" and answer.timings["outside"] == 1
+    assert answer.text.endswith("none of the alternatives the question offers.")
+    assert short_answer_to(seed_desk, "Snub.", ALTERNATIVES).text.startswith("Snub. [1]")
+
+
+def short_answer_to(desk: Desk, reply: str, question: str) -> Answer:
+    answerer = Answerer(desk.retriever(), ScriptedReply(reply, [-0.01]), desk.settings)
+    return answerer.answer(question)
+
+
+class Replies(ScriptedReply):
+    """A backend that gives its replies in turn, one a request, keeping what it was asked."""
+
+    def __init__(self, *replies: str) -> None:
+        super().__init__(replies[0], [-0.05])
+        self.replies = list(replies)
+        self.requests: list[GenerationRequest] = []
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.requests.append(request)
+        self.reply = self.replies[min(len(self.requests), len(self.replies)) - 1]
+        yield from super().stream(request)
+
+
+def test_a_reply_that_repeats_the_question_is_asked_again_once_when_set(seed_desk: Desk) -> None:
+    """Off by default: a reply repeating the question abstains. On, the model is asked again,
+    told the question's own name is not the answer; a located new reply is the answer, one
+    that repeats again (or says nothing) abstains."""
+    question = "Who did Russia invite to Moscow for peace talks?"
+    model = Replies("Russia", "Mikhail Galuzin")
+    answer = Answerer(seed_desk.retriever(), model, seed_desk.settings).answer(question)
+    assert answer.abstained and len(model.requests) == 1
+    on = seed_desk.settings.model_copy(update={"ask_again_repeats": True})
+    model = Replies("Russia", "Mikhail Galuzin")
+    answer = Answerer(seed_desk.retriever(), model, on).answer(question)
+    first, again = model.requests
+    assert again.messages[-1]["content"].startswith(first.messages[-1]["content"])
+    assert "names Russia: that is not the answer" in again.messages[-1]["content"]
+    assert answer.text.startswith("Mikhail Galuzin [1]") and answer.timings["asked_again"] == 1
+    assert answer.confidence is not None
+    model = Replies("Russia", "Moscow")
+    answer = Answerer(seed_desk.retriever(), model, on).answer(question)
+    assert answer.abstained and answer.timings["repeats"] == 1
