@@ -1,12 +1,13 @@
 """Question in, grounded answer out: retrieve -> select context -> generate -> verify.
 
-Three paths (`Answer.mode`): a yes/no question about what named outlets report is decided by
+Four paths (`Answer.mode`): a yes/no question about what named outlets report is decided by
 parts (`rag.parts`, no model); a question asking for a name, a time or a number is answered
-short by a language model and located in what it read (`rag.short`); any other question, or
-any question on the extractive backend, is answered in written claims, each checked
-(`rag.claims`). This module reads the question, retrieves, gates, chooses the context and the
-path, and reads the answer for reports that differ (`rag.conflicts`); each path is a
-`rag.stage.Stage` of its own.
+short by a language model and located in what it read (`rag.short`); a question offering
+alternatives ("agree or disagree?") is answered with one of them (`rag.alternatives`); any
+other question, or any question on the extractive backend, is answered in written claims,
+each checked (`rag.claims`). This module reads the question, retrieves, gates, chooses the
+context and the path, and reads the answer for reports that differ (`rag.conflicts`); each
+path is a `rag.stage.Stage` of its own.
 
 `Answerer.stream` yields events as they happen: `evidence` (the context sentences the model
 will read, each as a citation numbered as in the prompt, before any model call), `token`
@@ -36,6 +37,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from rag.alternatives import AlternativeAnswerer
 from rag.answer_types import Answer, Citation
 from rag.claims import ClaimWriter
 from rag.config import Settings
@@ -53,7 +55,7 @@ from rag.parts import (
     parts_found,
 )
 from rag.prompts import ANSWER_SYSTEM, ANSWER_USER, NOTHING_FROM, SHORT_SYSTEM, SHORT_USER
-from rag.question import COUNT, NAME, TIME, YESNO, Reading, read_question
+from rag.question import CHOICE, COUNT, NAME, TIME, YESNO, Reading, read_question
 from rag.recency import Window
 from rag.retrieve import Retriever, check_history, check_question
 from rag.short import ShortAnswerer
@@ -63,6 +65,8 @@ from rag.text import foreign_language
 from rag.types import Filters, Hit
 
 SHORT_KINDS = (NAME, TIME, COUNT)  # questions answered by a name, a time or a number
+# and those answered as briefly: by one of the alternatives the question offers
+BRIEF_KINDS = (*SHORT_KINDS, CHOICE)
 
 
 def prime(generator: Generator) -> None:
@@ -106,6 +110,7 @@ class Answerer(Stage):
         self.slots = slots if generator.uses_llm else None
         self.decider = Decider(generator, settings, retriever)
         self.short = ShortAnswerer(generator, settings, retriever.embedder)
+        self.alternatives = AlternativeAnswerer(generator, settings, retriever.embedder)
         self.claims = ClaimWriter(generator, settings, retriever.embedder)
 
     def answer(
@@ -192,7 +197,9 @@ class Answerer(Stage):
             return
         # What will be read, cited, before any model call: a reader sees the evidence at once.
         yield "evidence", {"sentences": [asdict(Citation.of(c.n, c)) for c in context]}
-        generate = self.short.stream if brief else self.claims.stream
+        generate = self.claims.stream
+        if brief:
+            generate = self.alternatives.stream if reading.kind == CHOICE else self.short.stream
         with self._slot(run):
             for kind, payload in generate(run, context, news, time.perf_counter()):
                 if kind == "done":
@@ -205,7 +212,10 @@ class Answerer(Stage):
                     judge = self.claims.judge(run.standalone) if reads else None
                     embedder = self.retriever.embedder
                     located = answer.citations[:1] if brief else None
-                    show_conflicts(answer, reading.kind, others, embedder, judge, context, located)
+                    if reading.kind != CHOICE:  # a choice is itself a reading of two reports
+                        show_conflicts(
+                            answer, reading.kind, others, embedder, judge, context, located
+                        )
                     run.mark("conflicts_ms", t)
                     run.mark("total_ms", run.started)
                     answer.parts = parts_found(evidence, answer)
@@ -240,7 +250,7 @@ class Answerer(Stage):
 
     def _answers_short(self, reading: Reading) -> bool:
         return (
-            self.settings.short_answers and self.generator.uses_llm and reading.kind in SHORT_KINDS
+            self.settings.short_answers and self.generator.uses_llm and reading.kind in BRIEF_KINDS
         )
 
     def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:

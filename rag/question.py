@@ -31,6 +31,7 @@ from typing import Any
 from rag.recency import DATE_SHAPE, Window, date_window, recency
 
 YESNO, NAME, TIME, COUNT, REASON, OTHER = "yes/no", "name", "time", "count", "reason", "other"
+CHOICE = "choice"  # an alternative question: which of the predicates it offers holds
 ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two parts
 # Nouns for a piece of news: "the article from X", "a report by X" name X as a source.
 _DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
@@ -39,6 +40,8 @@ _WH_PRONOUNS = frozenset(["WP", "WDT", "WP$"])  # who, what, which, whose
 _WH = _WH_PRONOUNS | {"WRB"}  # and when, where, why, how
 _PERSONAL_WH = frozenset(["who", "whom", "whose"])  # the wh-pronouns that stand for persons
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "expl", "csubj"])
+# What a predicate hangs from: the main verb, a clause it takes, or a copula's complement.
+_PREDICATES = frozenset(["ROOT", "ccomp", "xcomp", "acomp", "attr", "oprd"])
 _TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
 
 
@@ -70,6 +73,7 @@ class Reading:
     choice: bool = False  # it offers alternatives ("... X or Y?", "Between X and Y, which ...?")
     offered: tuple[str, ...] = ()  # outlets it asks to choose between ("Between X and Y, which")
     asked: str = ""  # what the chosen one did, the wh-clause without its wh-phrase
+    alternatives: tuple[str, ...] = ()  # predicates a CHOICE question offers ("agree", "disagree")
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -131,6 +135,8 @@ def read_question(
     person = kind == NAME and asked is not None and _asks_person(asked)
     reading = Reading(question, kind, parts, relation, unknown_names, window, person)
     reading.choice = _offers(doc)
+    if kind in (YESNO, OTHER) and (alternatives := _alternatives(doc)):
+        reading.kind, reading.alternatives = CHOICE, alternatives
     if kind == NAME and asked is not None and len(reading.sources) >= 2 and reading.choice:
         reading.offered, reading.asked = reading.sources, _asked_clause(asked)
     return reading
@@ -178,6 +184,26 @@ def _offers(doc) -> bool:  # type: ignore[no-untyped-def]
     """The question offers a choice: it opens with "between" ("Between X and Y, which ...?")
     or joins alternatives with "or" ("Which outlet, X or Y, ...?")."""
     return doc[0].lower_ == "between" or any(t.dep_ == "cc" and t.lower_ == "or" for t in doc)
+
+
+def _alternatives(doc) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The predicates an alternative question offers: "did the review agree or disagree ...?",
+    "does the advice remain consistent or inconsistent?" ask which holds, not whether. Two
+    verbs or two adjectives side by side, joined by "or", the first the question's predicate
+    (a noun phrase joined by "or" is a name or a detail, not the answer's choice)."""
+    for token in doc[1:-1]:
+        if token.dep_ != "cc" or token.lower_ != "or":
+            continue
+        first, second = doc[token.i - 1], doc[token.i + 1]
+        if (
+            second.dep_ == "conj"
+            and second.head.i == first.i
+            and first.pos_ == second.pos_
+            and first.pos_ in ("VERB", "ADJ")
+            and first.dep_ in _PREDICATES
+        ):
+            return first.lower_, second.lower_
+    return ()
 
 
 def _asked_clause(wh) -> str:  # type: ignore[no-untyped-def]

@@ -1,8 +1,9 @@
 """What every way of answering shares: the run of one question (its wording and timings), the
 events it streams, and the abstention.
 
-A question goes one of three ways (`rag.answer`): decided by parts (`rag.parts`), answered
-short and located (`rag.short`), or written as claims, each checked (`rag.claims`). Each way is
+A question goes one of four ways (`rag.answer`): decided by parts (`rag.parts`), answered
+short and located (`rag.short`), answered with one of the alternatives it offers
+(`rag.alternatives`), or written as claims, each checked (`rag.claims`). Each way is
 a `Stage` holding the model, the settings and the embedder; each streams `Event`s and ends with
 a `done` event carrying the `Answer`.
 """

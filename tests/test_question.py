@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rag.question import COUNT, NAME, REASON, TIME, YESNO, read_question
+from rag.question import CHOICE, COUNT, NAME, REASON, TIME, YESNO, read_question
 
 OUTLETS = ["The Verge", "TechCrunch", "The Independent - Life and Style", "Sporting News"]
 
@@ -78,6 +78,28 @@ def test_a_choice_between_outlets_is_read_with_what_the_chosen_one_did() -> None
     # Two outlets named, no choice offered between them: the answer is no outlet.
     both = "Which company did TechCrunch and The Verge report paid $26 billion?"
     assert read_question(both, OUTLETS).offered == ()
+
+
+def test_an_alternative_question_offers_its_predicates_as_the_answers() -> None:
+    """ "Did the review agree or disagree ...?" asks which holds, not whether; alternatives
+    that are names or details ("Apple or Google", "a quarter or a half") leave a verdict."""
+    agree = (
+        "After Polygon reported on October 18th that the levels collapse, did Engadget's review "
+        "on October 20th agree or disagree on the change in gameplay?"
+    )
+    reading = read_question(agree, OUTLETS)
+    assert (reading.kind, reading.alternatives) == (CHOICE, ("agree", "disagree"))
+    remain = "Does the advice of both sources on the strike remain consistent or inconsistent?"
+    assert read_question(remain).alternatives == ("consistent", "inconsistent")
+    assert read_question("Is the stock rising or falling?").kind == CHOICE
+    for verdict in (
+        "Did Apple or Google win the case?",
+        "Was the match played in Sydney or Melbourne?",
+        "Did the report list bets like a team leading at the end of a quarter or half?",
+        "Did The Verge report that the phone ships in May?",
+    ):
+        reading = read_question(verdict, OUTLETS)
+        assert (reading.kind, reading.alternatives) == (YESNO, ()), verdict
 
 
 def test_parts_carry_their_own_sources_and_claims() -> None:
