@@ -92,11 +92,6 @@ class Settings(BaseSettings):
         description="A name the model replies with gives way to a name of its kind that more "
         "of the articles found name (rag/short.py, `corroborated`).",
     )
-    ask_again_repeats: bool = Field(
-        False,
-        description="A short reply that only repeats what the question names is asked again "
-        "once, the model told that name is not the answer (rag/short.py, `_ask_again`).",
-    )
     choose_unlocated: bool = Field(
         False,
         description="A short reply that stands in no sentence read, or only repeats the "

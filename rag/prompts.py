@@ -89,12 +89,6 @@ SHORT_WITHHELD = {
 SHORT_CHOICE = """
 
 Answer with one of these, exactly as written: {options}; or: not stated"""
-# A reply that only repeated what the question names, asked again (rag.short): appended to the
-# question, so the context before it is read from the prompt cache.
-SHORT_NOT_REPEATED = """
-
-The question itself names {reply}: that is not the answer. Reply with the answer, or: \
-not stated"""
 SHORT_CHARS = 80
 SHORT_GRAMMAR = f"root ::= [^\\n]{{1,{SHORT_CHARS}}}"
 

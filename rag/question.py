@@ -424,13 +424,23 @@ def _with_quotes(text: str, start: int, end: int) -> tuple[int, int]:
 def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
     """Names the question gives as sources that no outlet of the index matches, with where
     they start: the object of "from"/"by" after a noun for a piece of news, of "reported by",
-    or of "according to"."""
+    or of "according to", or the name heading such a noun ("a Bloomberg report")."""
     unknown = []
     for ent in doc.ents:
         # A person is quoted in the news or writes it, and is no outlet the index could hold.
         if ent.label_ not in ("ORG", "WORK_OF_ART", "GPE", "NORP", "PRODUCT"):
             continue
         if any(s < ent.end_char and ent.start_char < e for s, e in mentions):
+            continue
+        noun = ent.root.head
+        between = doc[ent.end : noun.i]
+        if (
+            ent.root.dep_ in ("compound", "nmod", "poss")
+            and noun.lower_ in _DOCUMENT_NOUNS
+            and all(t.is_punct or t.dep_ == "case" for t in between)
+        ):
+            # "a Bloomberg report", "Bloomberg's article": the name heads the piece of news
+            unknown.append((ent.text.strip("'\"‘’“” "), ent.start_char))
             continue
         prep = ent.root.head if ent.root.dep_ == "pobj" else None
         if prep is None or prep.lower_ not in ("from", "by", "to"):

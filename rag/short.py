@@ -53,7 +53,6 @@ from rag.prompts import (
     ABSTAIN_TEXT,
     SHORT_CHOICE,
     SHORT_GRAMMAR,
-    SHORT_NOT_REPEATED,
     SHORT_SYSTEM,
     SHORT_USER,
     SHORT_WITHHELD,
@@ -383,11 +382,6 @@ class ShortAnswerer(Stage):
         else:
             located = locate(reply, context)
             reason = "unlocated" if located is None else "unsure"
-        if reason == "repeats" and self.settings.ask_again_repeats:
-            again, again_chance = self._ask_again(run, request, reply, context)
-            if again is not None:
-                located, reason, reply = again, "unsure", again.text
-                chance, confidence = again_chance, calibrated(again_chance)
         chosen = None
         if located is None and reason != "not_stated" and self._may_choose():
             chosen, chosen_chance = self._choose_among(run, request, context)
@@ -468,23 +462,6 @@ class ShortAnswerer(Stage):
             return Located(finding.sentence, best, 0, 0), None
         run.timings["chosen"] = 1
         return Located(finding.sentence, best, 0, 0), finding.score
-
-    def _ask_again(
-        self, run: Run, request: GenerationRequest, reply: str, context: list[ContextSentence]
-    ) -> tuple[Located | None, float | None]:
-        """A reply that only repeats what the question names, asked again once: the same
-        prompt (read from the cache) told that the question's own name is not the answer. The
-        new reply is located like the first; one that says nothing, repeats the question again
-        or stands nowhere gives None."""
-        messages = [dict(m) for m in request.messages]
-        messages[-1]["content"] += SHORT_NOT_REPEATED.format(reply=reply)
-        again = replace(request, messages=messages, token_logprobs=[])
-        said = "".join(self.generator.stream(again)).strip()
-        run.timings["asked_again"] = 1
-        if says_nothing(said) or repeats(said, run.standalone):
-            return None, None
-        located = locate(said, context)
-        return located, probability(again.token_logprobs) if located else None
 
     def _may_choose(self) -> bool:
         return self.settings.choose_unlocated and getattr(self.generator, "supports_grammar", False)

@@ -194,6 +194,17 @@ def test_a_source_the_index_does_not_hold_is_unknown() -> None:
     assert (
         read_question("Did Police tell residents of Kyiv to leave?", OUTLETS).unknown_sources == []
     )
+    # a name heading a piece of news is its source; a team in a game's report is not
+    headed = (
+        "Considering the update from a Sporting News article and the plans in a Bloomberg "
+        "report, which division of the bank is growing fastest?"
+    )
+    assert read_question(headed, OUTLETS).unknown_sources == ["Bloomberg"]
+    game = (
+        "Did the 'Sporting News' article about A.J. Dillon's reception for the Chiefs vs. "
+        "Packers game report a dissimilar first down?"
+    )
+    assert read_question(game, OUTLETS).unknown_sources == []
 
 
 def test_a_part_from_an_outlet_the_index_lacks_stays_a_part_of_its_own() -> None:

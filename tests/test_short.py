@@ -511,38 +511,3 @@ def test_a_reply_that_is_none_of_the_alternatives_is_said_to_be_so(seed_desk: De
 def short_answer_to(desk: Desk, reply: str, question: str) -> Answer:
     answerer = Answerer(desk.retriever(), ScriptedReply(reply, [-0.01]), desk.settings)
     return answerer.answer(question)
-
-
-class Replies(ScriptedReply):
-    """A backend that gives its replies in turn, one a request, keeping what it was asked."""
-
-    def __init__(self, *replies: str) -> None:
-        super().__init__(replies[0], [-0.05])
-        self.replies = list(replies)
-        self.requests: list[GenerationRequest] = []
-
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        self.requests.append(request)
-        self.reply = self.replies[min(len(self.requests), len(self.replies)) - 1]
-        yield from super().stream(request)
-
-
-def test_a_reply_that_repeats_the_question_is_asked_again_once_when_set(seed_desk: Desk) -> None:
-    """Off by default: a reply repeating the question abstains. On, the model is asked again,
-    told the question's own name is not the answer; a located new reply is the answer, one
-    that repeats again (or says nothing) abstains."""
-    question = "Who did Russia invite to Moscow for peace talks?"
-    model = Replies("Russia", "Mikhail Galuzin")
-    answer = Answerer(seed_desk.retriever(), model, seed_desk.settings).answer(question)
-    assert answer.abstained and len(model.requests) == 1
-    on = seed_desk.settings.model_copy(update={"ask_again_repeats": True})
-    model = Replies("Russia", "Mikhail Galuzin")
-    answer = Answerer(seed_desk.retriever(), model, on).answer(question)
-    first, again = model.requests
-    assert again.messages[-1]["content"].startswith(first.messages[-1]["content"])
-    assert "names Russia: that is not the answer" in again.messages[-1]["content"]
-    assert answer.text.startswith("Mikhail Galuzin [1]") and answer.timings["asked_again"] == 1
-    assert answer.confidence is not None
-    model = Replies("Russia", "Moscow")
-    answer = Answerer(seed_desk.retriever(), model, on).answer(question)
-    assert answer.abstained and answer.timings["repeats"] == 1
