@@ -423,7 +423,7 @@ def _with_quotes(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
     """Names the question gives as sources that no outlet of the index matches, with where
-    they start: the object of "from"/"by" after a noun for a piece of news, of "reported by",
+    they start: the object of "from"/"by"/"in" after a noun for a piece of news, of "reported by",
     or of "according to", or the name heading such a noun ("a Bloomberg report")."""
     unknown = []
     for ent in doc.ents:
@@ -443,11 +443,11 @@ def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ign
             unknown.append((ent.text.strip("'\"‘’“” "), ent.start_char))
             continue
         prep = ent.root.head if ent.root.dep_ == "pobj" else None
-        if prep is None or prep.lower_ not in ("from", "by", "to"):
+        if prep is None or prep.lower_ not in ("from", "by", "in", "to"):
             continue
         governor = prep.head
         as_source = (
-            (prep.lower_ in ("from", "by") and governor.lower_ in _DOCUMENT_NOUNS)
+            (prep.lower_ in ("from", "by", "in") and governor.lower_ in _DOCUMENT_NOUNS)
             or (prep.lower_ == "by" and governor.lower_ in ("reported", "published", "covered"))
             or (prep.lower_ == "to" and governor.lower_ == "according")
         )

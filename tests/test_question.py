@@ -200,6 +200,8 @@ def test_a_source_the_index_does_not_hold_is_unknown() -> None:
         "report, which division of the bank is growing fastest?"
     )
     assert read_question(headed, OUTLETS).unknown_sources == ["Bloomberg"]
+    within = "Which feature, according to an article in The Times of Malta, sold best?"
+    assert read_question(within, OUTLETS).unknown_sources == ["The Times of Malta"]
     game = (
         "Did the 'Sporting News' article about A.J. Dillon's reception for the Chiefs vs. "
         "Packers game report a dissimilar first down?"
