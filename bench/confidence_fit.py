@@ -45,7 +45,7 @@ def load(run: Path) -> list[dict[str, Any]]:
 
 
 def corroborated(row: dict[str, Any]) -> bool:
-    """A name put in place of the model's reply (rag.short.corroborated): fitted apart."""
+    """A name put in place of the model's reply (rag.names.corroborated): fitted apart."""
     return bool((row.get("timings") or {}).get("corroborated"))
 
 

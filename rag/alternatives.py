@@ -21,8 +21,9 @@ from rag.answer_types import Answer, AnswerSentence, Citation
 from rag.confidence import calibrated, too_unsure
 from rag.context import ContextSentence, question_terms, relevance, render_context
 from rag.generators.base import GenerationRequest
+from rag.names import NOT_STATED, answer_words
 from rag.prompts import ABSTAIN_TEXT, SHORT_CHOICE, SHORT_SYSTEM, SHORT_USER
-from rag.short import NO_LOGPROBS, NOT_STATED, SHORT_MAX_TOKENS, answer_words, probability
+from rag.short import NO_LOGPROBS, SHORT_MAX_TOKENS, probability
 from rag.stage import Event, Run, Stage
 from rag.types import Hit
 

@@ -8,7 +8,7 @@ cross-validates better; either way a more probable reply is never the less trust
 the confidence below which a short answer is withheld. Between knots the confidence is read
 off the line joining them.
 
-A name that replaced the model's reply because more articles name it (`rag.short.corroborated`)
+A name that replaced the model's reply because more articles name it (`rag.names.corroborated`)
 is another population: the model's probability for it is low by construction (it preferred
 another). Its confidence is the share of such names that were right on dev (with one right
 and one wrong added, as the counts are small), kept as `corroborated`.

@@ -11,8 +11,8 @@ The reading uses spaCy's small English pipeline (`en_core_web_sm`, shipped on Py
 * **sources**: the outlets the question names, matched against the outlets the index holds
   (the full name, or its brand before a " | " or " - " tagline: "The Independent" for "The
   Independent - Life and Style"). A source the question names in a reporting position ("the
-  article from X", "reported by X", "according to X") that the index does not hold is kept as
-  unknown, so the answer can say so.
+  article from X", "a Bloomberg report", "reported by X", "according to X") that the index
+  does not hold is kept as unknown, so the answer can say so (`rag.sources`).
 * **parts**: a subordinate clause with its own marker ("..., while the article from The Verge
   indicates that ...", "... before Fortune mentioned that ...") is a part of its own; each
   part keeps the sources and the dates it names. "before"/"after" between two parts is a
@@ -29,12 +29,11 @@ from functools import cache
 from typing import Any
 
 from rag.recency import DATE_SHAPE, Window, date_window, recency
+from rag.sources import DOCUMENT_NOUNS, outlet_mentions, unknown_sources
 
 YESNO, NAME, TIME, COUNT, REASON, OTHER = "yes/no", "name", "time", "count", "reason", "other"
 CHOICE = "choice"  # an alternative question: which of the predicates it offers holds
 ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two parts
-# Nouns for a piece of news: "the article from X", "a report by X" name X as a source.
-_DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
 _FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])
 _WH_PRONOUNS = frozenset(["WP", "WDT", "WP$"])  # who, what, which, whose
 _WH = _WH_PRONOUNS | {"WRB"}  # and when, where, why, how
@@ -42,7 +41,6 @@ _PERSONAL_WH = frozenset(["who", "whom", "whose"])  # the wh-pronouns that stand
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "expl", "csubj"])
 # What a predicate hangs from: the main verb, a clause it takes, or a copula's complement.
 _PREDICATES = frozenset(["ROOT", "ccomp", "xcomp", "acomp", "attr", "oprd"])
-_TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
 
 
 @dataclass(frozen=True)
@@ -98,9 +96,9 @@ def read_question(
     """`now`: the time relative dates are read against (the clock when None)."""
     doc = parser()(question)
     kind, asked = _kind(doc)
-    mentions = _outlet_mentions(question, outlets)
+    mentions = outlet_mentions(question, outlets)
     spans = _clauses(doc)
-    unknown = _unknown_sources(doc, mentions)
+    unknown = unknown_sources(doc, mentions)
     parts = []
     for start, end, mark in spans:
         sources, named = [], []
@@ -341,7 +339,7 @@ def _frame(doc, tokens, mentions: dict) -> set[int]:  # type: ignore[no-untyped-
         t.i
         for t in tokens
         if any(s <= t.idx < e for s, e in mentions)
-        or (t.lower_ in _DOCUMENT_NOUNS and t.pos_ == "NOUN")
+        or (t.lower_ in DOCUMENT_NOUNS and t.pos_ == "NOUN")
     }
     for t in tokens:  # a source's determiner and compounds ("the TechCrunch article")
         if t.head.i in source and (
@@ -386,71 +384,3 @@ def _without_windows(text: str) -> str:
         if re.search(r"\d{4}", match.group()):
             text = text[: match.start()] + text[match.end() :]
     return " ".join(text.split()).strip(" ,;?")
-
-
-def _brand(outlet: str) -> str:
-    return _TAGLINE.split(outlet, maxsplit=1)[0].strip()
-
-
-def _outlet_mentions(question: str, outlets: Iterable[str]) -> dict[tuple[int, int], list[str]]:
-    """Where the question names an outlet of the index: {(start, end): [outlet, ...]}. A brand
-    shared by several outlets ("FOX News - Health", "FOX News - Lifestyle") names them all."""
-    by_name: dict[str, list[str]] = {}
-    for outlet in outlets:
-        for name in {outlet, _brand(outlet)}:
-            if len(name) >= 3:
-                by_name.setdefault(name.lower(), []).append(outlet)
-    lowered = question.lower()
-    found: dict[tuple[int, int], list[str]] = {}
-    for name in sorted(by_name, key=len, reverse=True):  # the longest name wins a place
-        for match in re.finditer(rf"(?<![\w]){re.escape(name)}(?![\w])", lowered):
-            span = _with_quotes(question, match.start(), match.end())
-            if any(s <= span[0] < e or s < span[1] <= e for s, e in found):
-                continue
-            found[span] = sorted(set(by_name[name]))
-    return dict(sorted(found.items()))
-
-
-_QUOTES = {"'": "'", '"': '"', "‘": "’", "“": "”"}
-
-
-def _with_quotes(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span of a name with the quote marks around it ("the 'Sport Grill' article")."""
-    if start > 0 and end < len(text) and _QUOTES.get(text[start - 1]) == text[end]:
-        return start - 1, end + 1
-    return start, end
-
-
-def _unknown_sources(doc, mentions: dict) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
-    """Names the question gives as sources that no outlet of the index matches, with where
-    they start: the object of "from"/"by"/"in" after a noun for a piece of news, of "reported by",
-    or of "according to", or the name heading such a noun ("a Bloomberg report")."""
-    unknown = []
-    for ent in doc.ents:
-        # A person is quoted in the news or writes it, and is no outlet the index could hold.
-        if ent.label_ not in ("ORG", "WORK_OF_ART", "GPE", "NORP", "PRODUCT"):
-            continue
-        if any(s < ent.end_char and ent.start_char < e for s, e in mentions):
-            continue
-        noun = ent.root.head
-        between = doc[ent.end : noun.i]
-        if (
-            ent.root.dep_ in ("compound", "nmod", "poss")
-            and noun.lower_ in _DOCUMENT_NOUNS
-            and all(t.is_punct or t.dep_ == "case" for t in between)
-        ):
-            # "a Bloomberg report", "Bloomberg's article": the name heads the piece of news
-            unknown.append((ent.text.strip("'\"‘’“” "), ent.start_char))
-            continue
-        prep = ent.root.head if ent.root.dep_ == "pobj" else None
-        if prep is None or prep.lower_ not in ("from", "by", "in", "to"):
-            continue
-        governor = prep.head
-        as_source = (
-            (prep.lower_ in ("from", "by", "in") and governor.lower_ in _DOCUMENT_NOUNS)
-            or (prep.lower_ == "by" and governor.lower_ in ("reported", "published", "covered"))
-            or (prep.lower_ == "to" and governor.lower_ == "according")
-        )
-        if as_source:
-            unknown.append((ent.text.strip("'\"‘’“” "), ent.start_char))
-    return unknown

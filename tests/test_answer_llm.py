@@ -239,7 +239,7 @@ class FirstReply:
 def test_a_name_the_articles_share_replaces_a_name_read_beside_it(desk: Desk) -> None:
     from rag.answer import Answerer
     from rag.confidence import corroborated_confidence
-    from rag.short import names_it
+    from rag.names import names_it
 
     desk.ingest_articles([make_article(a, "trial", 100_000) for a in TRIAL], "trial")
     model = FirstReply(desk.generator("llamacpp"), "Gary Wang")

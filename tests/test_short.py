@@ -14,18 +14,18 @@ from rag.answer import Answer, Answerer
 from rag.context import ContextSentence
 from rag.desk import Desk
 from rag.generators.base import GenerationRequest
-from rag.question import read_question
-from rag.short import (
+from rag.names import (
     CHOICE_CAP,
     choices,
     corroborated,
     locate,
     names_it,
-    probability,
     repeats,
     says_nothing,
     witnesses,
 )
+from rag.question import read_question
+from rag.short import probability
 from rag.types import Sentence
 
 TEXTS = [
