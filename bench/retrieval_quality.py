@@ -213,7 +213,7 @@ def evaluate(tmp: Path, embedder, name: str, questions: list[dict], **overrides)
     }
 
 
-# --- experiment: outlet-aware search (not in rag/) -------------------------------------------
+# --- experiment: one search per named outlet over the whole question ----------------------
 def outlet_aware_rankings(
     tmp: Path, embedder, name: str, questions: list[dict], sources: list[str], **overrides
 ) -> dict[str, Ranked]:

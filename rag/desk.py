@@ -20,6 +20,7 @@ from rag.folders import drop_index
 from rag.generators.base import Generator
 from rag.index import Index
 from rag.ingest import IngestReport, Progress, ingest
+from rag.parts import read_search
 from rag.retrieve import Retriever
 from rag.slots import Slots
 from rag.types import Article, Filters, Hit
@@ -85,7 +86,11 @@ class Desk:
         filters: Filters | None = None,
         index: str | None = None,
     ) -> list[Hit]:
-        return self.retriever(index).search(question, k, filters)
+        """The request's filters, where it gives any, decide; else the question is read for the
+        outlets and dates it names (`rag.parts.read_search`), as the answer reads it."""
+        if filters:
+            return self.retriever(index).search(question, k, filters)
+        return read_search(self.retriever(index), question, k)
 
     def delete_article(self, article_id: str, index: str | None = None) -> None:
         retriever = self.retriever(index)

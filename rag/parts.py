@@ -32,8 +32,8 @@ from rag.config import Settings
 from rag.context import ContextSentence, is_heading
 from rag.generators.base import Generator
 from rag.prompts import ABSTAIN_TEXT, NOTHING_FROM
-from rag.question import YESNO, Part, Reading
-from rag.retrieve import Retriever
+from rag.question import YESNO, Part, Reading, read_question
+from rag.retrieve import Retriever, check_question
 from rag.stage import Event, Run, Stage
 from rag.support import SupportModel, default_model, features
 from rag.types import Filters, Hit, iso_date
@@ -55,24 +55,63 @@ class Finding:
     score: float = 0.0
 
 
-def gather(retriever: Retriever, question: str, reading: Reading, k: int) -> list[PartEvidence]:
+def gather(
+    retriever: Retriever, question: str, reading: Reading, k: int, each_outlet: bool = False
+) -> list[PartEvidence]:
+    """Each part's hits: a search filtered to the outlets and the window the part names.
+    `each_outlet`: a part naming several outlets searches each on its own, its hits taken in
+    turn, so the outlet that covers a story less still gives its best article. (Search reads
+    so; the answer does not: on the dev split it found more gold sentences in the top 10,
+    0.941 -> 0.950, but the embedded model then named 41 answers of 50 against 43.)"""
     out = []
     for part in reading.parts:
-        filters = Filters(part.sources, part.after, part.before)
         query = part.text if len(part.text.split()) >= 3 else question
         if part.unknown and not part.sources:
             out.append(PartEvidence(part, []))  # an outlet the index does not hold
             continue
-        hits = retriever.search(query, k, filters) if filters else []
+        hits = _search(
+            retriever, query, k, Filters(part.sources, part.after, part.before), each_outlet
+        )
         if not hits and part.after is not None:
-            hits = retriever.search(query, k, Filters(part.sources))
+            hits = _search(retriever, query, k, Filters(part.sources), each_outlet)
         out.append(PartEvidence(part, hits))
     return out
 
 
+def _search(
+    retriever: Retriever, query: str, k: int, filters: Filters, each_outlet: bool
+) -> list[Hit]:
+    if not filters:
+        return []
+    if not each_outlet or len(filters.sources) < 2:
+        return retriever.search(query, k, filters)
+    after, before = filters.published_after, filters.published_before
+    rankings = [retriever.search(query, k, Filters((s,), after, before)) for s in filters.sources]
+    return _in_turn(rankings)[:k]
+
+
+def read_search(retriever: Retriever, question: str, k: int | None = None) -> list[Hit]:
+    """Search as the answer reads the question: the outlets (and dates) each part names give
+    searches of their own (`gather`), taken in turn with the plain search's hits, so a story
+    many outlets cover still yields each named outlet's article. A question naming no outlet
+    is searched plainly."""
+    question = check_question(question)
+    k = retriever.settings.retrieve_k if k is None else k
+    hits = retriever.search(question, k)
+    reading = read_question(question, retriever.outlets())
+    if not any(p.outlets for p in reading.parts):
+        return hits
+    return merged_hits(gather(retriever, question, reading, k, each_outlet=True), hits)[:k]
+
+
 def merged_hits(evidence: Sequence[PartEvidence], hits: Sequence[Hit]) -> list[Hit]:
     """The parts' hits, taken in turn (each part's best first), then the question's own."""
-    queues = [list(e.hits) for e in evidence] + [list(hits)]
+    return _in_turn([list(e.hits) for e in evidence] + [list(hits)])
+
+
+def _in_turn(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
+    """One hit from each ranking in turn, each ranking's best first, none twice."""
+    queues = [list(r) for r in rankings]
     seen: set[str] = set()
     out: list[Hit] = []
     while any(queues):

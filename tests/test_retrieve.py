@@ -60,6 +60,26 @@ def test_filters_apply_to_dense_and_lexical_hits(corpus_desk: Desk) -> None:
         assert hit.published_at is not None and hit.published_at >= 1698796800
 
 
+def test_search_reads_the_outlets_a_question_names(corpus_desk: Desk) -> None:
+    """One story many outlets cover: a plain search's ten hits can all come from some of the
+    outlets the question names; search reads the question as the answer does, and each named
+    outlet's articles are searched on their own, so each is among the hits."""
+    question = (
+        "Which company is at the center of concerns from different sectors, where 'The Verge' "
+        "reports on its control over app distribution and payment systems, 'The Age' discusses "
+        "its alleged manipulation of Search for ad revenue, and 'TechCrunch' details a class "
+        "action suit for its impact on news publishers' content and revenue?"
+    )
+    named = {"The Verge", "The Age", "TechCrunch"}
+    plain = corpus_desk.retriever("corpus").search(question, 10)
+    assert named - {h.source for h in plain}  # what a search that does not read it misses
+    hits = corpus_desk.search(question, 10, index="corpus")
+    assert len(hits) == 10 and named <= {h.source for h in hits}
+    # Filters the request gives decide alone.
+    only = corpus_desk.search(question, 10, Filters(sources=("The Age",)), "corpus")
+    assert {h.source for h in only} == {"The Age"}
+
+
 @pytest.mark.parametrize(
     ("question", "k", "error"),
     [
