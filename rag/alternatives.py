@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
 
-from rag.answer_types import Answer, AnswerSentence, Citation
+from rag.answer_types import AnswerSentence
 from rag.confidence import calibrated, too_unsure
-from rag.context import ContextSentence, question_terms, relevance, render_context
+from rag.context import ContextSentence, question_terms, relevance
 from rag.generators.base import GenerationRequest
 from rag.names import NOT_STATED, answer_words
-from rag.prompts import ABSTAIN_TEXT, SHORT_CHOICE, SHORT_SYSTEM, SHORT_USER
-from rag.short import NO_LOGPROBS, SHORT_MAX_TOKENS, probability
+from rag.prompts import ABSTAIN_TEXT, SHORT_CHOICE
+from rag.short import SHORT_MAX_TOKENS, probability, short_messages
 from rag.stage import Event, Run, Stage
 from rag.types import Hit
 
@@ -39,16 +38,9 @@ class AlternativeAnswerer(Stage):
         reading = run.reading
         offered = reading.alternatives if reading else ()
         held = getattr(self.generator, "supports_grammar", False)
-        messages = [
-            {"role": "system", "content": SHORT_SYSTEM},
-            {
-                "role": "user",
-                "content": SHORT_USER.format(
-                    context=render_context(context), question=run.standalone
-                )
-                + SHORT_CHOICE.format(options="; ".join(offered)),
-            },
-        ]
+        messages = short_messages(
+            context, run.standalone, SHORT_CHOICE.format(options="; ".join(offered))
+        )
         options = " | ".join(json.dumps(o) for o in [*offered, NOT_STATED])
         request = GenerationRequest(
             messages=messages,
@@ -80,30 +72,8 @@ class AlternativeAnswerer(Stage):
             answer.mode, answer.reply_probability = CHOICE_MODE, chance
             yield "done", {"answer": answer}
             return
-        citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
-        for citation in citations:
-            yield "citation", asdict(citation)
-        marks = [c.n for c in citations]
         text = chosen[:1].upper() + chosen[1:] + "."
-        yield "token", {"text": text, "sentence": 0}
-        sentence = AnswerSentence(text, marks, True)
-        yield "sentence", {"index": 0, "text": text, "supported": True, "citations": marks}
-        run.mark("total_ms", run.started)
-        answer = Answer(
-            run.question,
-            run.standalone,
-            f"{text} " + "".join(f"[{n}]" for n in marks),
-            [sentence],
-            citations,
-            False,
-            timings=run.timings,
-            model=self.generator.model_id,
-            backend=self.generator.name,
-            mode=CHOICE_MODE if chance is not None else f"{CHOICE_MODE}, {NO_LOGPROBS}",
-            reply_probability=chance,
-            confidence=confidence,
-        )
-        yield "done", {"answer": answer}
+        yield from self._stated(run, text, cited, CHOICE_MODE, chance, confidence)
 
 
 def chosen_of(reply: str, offered: Sequence[str]) -> str | None:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, replace
+from dataclasses import replace
 
-from rag.answer_types import Answer, AnswerSentence, Citation
+from rag.answer_types import AnswerSentence
 from rag.confidence import calibrated, corroborated_confidence, too_unsure
 from rag.context import ContextSentence, render_context
 from rag.generators.base import GenerationRequest
@@ -59,7 +59,15 @@ from rag.types import Hit
 
 SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
 SHORT_MODE = "short"
-NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
+
+
+def short_messages(
+    context: Sequence[ContextSentence], question: str, after: str = ""
+) -> list[dict[str, str]]:
+    """The short answer's prompt: its instructions, the context and the question, then `after`
+    (appended, so the context before it is read from the prompt cache)."""
+    user = SHORT_USER.format(context=render_context(context), question=question)
+    return [{"role": "system", "content": SHORT_SYSTEM}, {"role": "user", "content": user + after}]
 
 
 def probability(logprobs: Sequence[float]) -> float | None:
@@ -78,15 +86,7 @@ class ShortAnswerer(Stage):
     ) -> Iterator[Event]:
         """The answer alone, from the model, located in the sentences it read (`rag.short`)."""
         request = GenerationRequest(
-            messages=[
-                {"role": "system", "content": SHORT_SYSTEM},
-                {
-                    "role": "user",
-                    "content": SHORT_USER.format(
-                        context=render_context(context), question=run.standalone
-                    ),
-                },
-            ],
+            messages=short_messages(context, run.standalone),
             max_tokens=SHORT_MAX_TOKENS,
             timeout_s=self.settings.generator_timeout_s,
             grammar=SHORT_GRAMMAR,
@@ -144,29 +144,7 @@ class ShortAnswerer(Stage):
             yield "done", {"answer": answer}
             return
         cited = naming[: self.settings.short_cited_articles]
-        citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
-        for citation in citations:
-            yield "citation", asdict(citation)
-        marks = [c.n for c in citations]
-        yield "token", {"text": located.text, "sentence": 0}
-        sentence = AnswerSentence(located.text, marks, True)
-        yield "sentence", {"index": 0, "text": sentence.text, "supported": True, "citations": marks}
-        run.mark("total_ms", run.started)
-        answer = Answer(
-            run.question,
-            run.standalone,
-            f"{located.text} " + "".join(f"[{n}]" for n in marks),
-            [sentence],
-            citations,
-            False,
-            timings=run.timings,
-            model=self.generator.model_id,
-            backend=self.generator.name,
-            mode=SHORT_MODE if chance is not None else f"{SHORT_MODE}, {NO_LOGPROBS}",
-            reply_probability=chance,
-            confidence=confidence,
-        )
-        yield "done", {"answer": answer}
+        yield from self._stated(run, located.text, cited, SHORT_MODE, chance, confidence)
 
     def _choose(
         self, reading: Reading, run: Run, located: Located, picks: list[str], news: Sequence[Hit]

@@ -11,8 +11,8 @@ a `done` event carrying the `Answer`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from rag.answer_types import Answer, AnswerSentence, Citation
@@ -25,6 +25,7 @@ from rag.question import Reading
 
 Event = tuple[str, dict[str, Any]]
 CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
+NO_LOGPROBS = "the backend reports no token probabilities: no confidence"
 
 
 @dataclass
@@ -69,3 +70,39 @@ class Stage:
             model=self.generator.model_id,
             backend=self.generator.name,
         )
+
+    def _stated(
+        self,
+        run: Run,
+        text: str,
+        cited: Sequence[ContextSentence],
+        mode: str,
+        chance: float | None,
+        confidence: float | None,
+    ) -> Iterator[Event]:
+        """An answer of one sentence, `text`, citing `cited` (numbered from 1): each citation,
+        the text, the checked sentence, then the answer. `chance`: the model's probability of
+        its reply, where the backend reports it."""
+        citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
+        for citation in citations:
+            yield "citation", asdict(citation)
+        marks = [c.n for c in citations]
+        yield "token", {"text": text, "sentence": 0}
+        sentence = AnswerSentence(text, marks, True)
+        yield "sentence", {"index": 0, "text": text, "supported": True, "citations": marks}
+        run.mark("total_ms", run.started)
+        answer = Answer(
+            run.question,
+            run.standalone,
+            f"{text} " + "".join(f"[{n}]" for n in marks),
+            [sentence],
+            citations,
+            False,
+            timings=run.timings,
+            model=self.generator.model_id,
+            backend=self.generator.name,
+            mode=mode if chance is not None else f"{mode}, {NO_LOGPROBS}",
+            reply_probability=chance,
+            confidence=confidence,
+        )
+        yield "done", {"answer": answer}
