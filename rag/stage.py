@@ -82,7 +82,8 @@ class Stage:
     ) -> Iterator[Event]:
         """An answer of one sentence, `text`, citing `cited` (numbered from 1): each citation,
         the text, the checked sentence, then the answer. `chance`: the model's probability of
-        its reply, where the backend reports it."""
+        its reply, where the backend reports it; an answer with neither it nor a confidence
+        from elsewhere (the support of a chosen outlet's sentence) says so in its `mode`."""
         citations = [Citation.of(n, item) for n, item in enumerate(cited, start=1)]
         for citation in citations:
             yield "citation", asdict(citation)
@@ -101,7 +102,7 @@ class Stage:
             timings=run.timings,
             model=self.generator.model_id,
             backend=self.generator.name,
-            mode=mode if chance is not None else f"{mode}, {NO_LOGPROBS}",
+            mode=mode if chance is not None or confidence is not None else f"{mode}, {NO_LOGPROBS}",
             reply_probability=chance,
             confidence=confidence,
         )

@@ -463,6 +463,7 @@ def test_a_choice_between_outlets_goes_to_the_one_whose_articles_say_it(corpus_d
         assert citation.source == "The Verge" and citation.text.startswith("Wang testified")
         assert answer.timings.get("chosen") == (1 if reply == "TechCrunch" else None)
         assert answer.confidence is not None and answer.confidence > 0.5
+        assert answer.mode == "short"  # a confidence, from the support, not "no confidence"
 
 
 def test_a_company_the_parser_now_and_then_takes_for_a_person_is_no_person() -> None:
