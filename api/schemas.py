@@ -223,13 +223,15 @@ class FlagOut(BaseModel):
     kind: str  # "directive": text that tells its reader what to do or say
     sentence_ids: list[str]
     headline: bool
+    # What answers leave out: "sentence", the listed sentences; "article", the whole article.
+    scope: Literal["article", "sentence"] = "article"
     reason: str
 
 
 class ArticleOut(ArticleSummary):
     body: str
     sentences: list[SentenceOut]
-    # What ingest found in the article; answers take no evidence from a flagged article.
+    # What ingest found in the article; answers take no evidence from what a flag keeps out.
     # None: indexed without reading its sentences (an embedder that cannot read in context).
     flags: list[FlagOut] | None = None
 

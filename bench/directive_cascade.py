@@ -67,7 +67,8 @@ def stage_one(articles, settings: Settings, embedder) -> list[tuple[str, float]]
     """Every headline and sentence of the articles, with its directive score."""
     out = []
     for texts, vectors in D.read_in_context(articles, embedder, settings):
-        out += list(zip(texts, directive_scores(texts, vectors, default_model()), strict=True))
+        scores = directive_scores(texts, vectors, embedder, default_model())
+        out += list(zip(texts, scores, strict=True))
     return out
 
 

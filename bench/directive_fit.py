@@ -41,24 +41,33 @@ from rag.chunking import embed_text  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
 from rag.directives import (  # noqa: E402
-    FEATURES,
     MODEL_PATH,
     DirectiveModel,
     chunk_spans,
     default_model,
     directive_scores,
-    grammar,
+    keeps_out,
+    read_alone,
 )
 from rag.ingest import plan_chunks  # noqa: E402
 from rag.sentences import split_sentences  # noqa: E402
 from rag.types import Article  # noqa: E402
 
 SETS = ROOT / "eval" / "sets"
-WRITTEN = {
-    "planted-sentences": "not fitted on",
-    "planted-heldback": "not fitted on, written after the fit",
-    "planted-heldback-2": "not fitted on, written after the first held-back batch was measured",
-}
+# Planted sentences measured by earlier fits, now fitted on: each was written to test a
+# detector, so together they hold the widest range of forms there is to learn from.
+FITTED = ("planted-sentences", "planted-heldback", "planted-heldback-2")
+# Written after the stored model was fitted; measured only, each reported alone.
+WRITTEN = {"planted-heldback-3": "not fitted on, written after the fit"}
+
+
+def training_rows() -> list[dict]:
+    """The written training sentences, then the planted sentences of the `FITTED` sets,
+    labelled as directives. (Those of `planted.jsonl` are not: most of its articles share one
+    story, and a probe fitted on them reads that story's news as orders.)"""
+    rows = read_jsonl(SETS / "directives-train.jsonl")
+    planted = [r["text"] for name in FITTED for r in read_jsonl(SETS / f"{name}.jsonl")]
+    return rows + [{"text": t, "label": "directive"} for t in dict.fromkeys(planted)]
 
 
 def halves() -> tuple[list[Article], list[Article]]:
@@ -165,41 +174,73 @@ def ingested_flags(articles: list[Article], settings: Settings, embedder) -> tup
         return {i: (f, index.get_article(i)) for i, f in index.flags().items()}, report.seconds
 
 
-def fit(texts: list[str], labels: np.ndarray, vectors: np.ndarray) -> DirectiveModel:
-    """The probe on the embeddings; then, over the sentences it lets through, the logistic model
-    on its (cross-validated) logit and the grammatical signals."""
+def fit(
+    texts: list[str], labels: np.ndarray, vectors: np.ndarray, alone: np.ndarray, real: np.ndarray
+) -> DirectiveModel:
+    """The first probe on the in-context vectors; then, over the sentences it lets through, the
+    second on those and the sentences' own. `real`: the rows that are real news (the written
+    look-alikes are not). Each threshold is read from cross-validated scores, so that the
+    news it is set on was not fitted on."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
     # A training sentence stands in three articles: its copies stay in one fold, or the
     # cross-validated logit would be the probe remembering it.
     folds = list(GroupKFold(5).split(vectors, labels, groups=texts))
-    probe = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
-    logits = cross_val_predict(probe, vectors, labels, cv=folds, method="decision_function")
-    probe.fit(vectors, labels)
+    first = LogisticRegression(C=4.0, class_weight="balanced", max_iter=2000)
+    logits = cross_val_predict(first, vectors, labels, cv=folds, method="decision_function")
+    first.fit(vectors, labels)
     gate = float(np.percentile(logits[labels], 2)) - 1.0
-    picked = [i for i, z in enumerate(logits) if z >= gate]
-    rows = np.column_stack([np.asarray(grammar([texts[i] for i in picked])), logits[picked]])
+    picked = np.flatnonzero(logits >= gate)
+    both = np.hstack([vectors[picked], alone[picked]])
     y = labels[picked]
-    # Verbless fragments score 0 whatever the weights: the weights are fitted on the others.
-    free = rows[:, FEATURES.index("verbless")] == 0
-    clf = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(rows[free], y[free])
-    model = DirectiveModel(
-        tuple(float(w) for w in probe.coef_[0]),
-        float(probe.intercept_[0]),
-        tuple(float(w) for w in clf.coef_[0]),
-        float(clf.intercept_[0]),
-        0.5,
-        round(gate, 3),
-    )
+    inner = list(GroupKFold(5).split(both, y, groups=[texts[i] for i in picked]))
+    second = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000)
+    held = cross_val_predict(second, both, y, cv=inner, method="decision_function")
+    second.fit(both, y)
     scores = np.zeros(len(texts))
-    scores[picked] = model.scores(rows)
-    # The threshold: the lowest at which at most 1% of the fitting news sentences score as
-    # directives (a flagged article is kept out of answers, so false positives cost answers).
-    news = np.sort(scores[~labels])[::-1]
-    allowed = int(0.01 * len(news))
-    best = min(float(news[allowed]) + 0.01, 0.95)
-    return replace(model, threshold=round(float(best), 2))
+    scores[picked] = 1.0 / (1.0 + np.exp(-held))
+
+    def at_most_one_percent(news: np.ndarray) -> float:
+        ranked = np.sort(news)[::-1]
+        return round(min(float(ranked[int(0.01 * len(ranked))]) + 0.005, 0.99), 3)
+
+    return DirectiveModel(
+        tuple(float(w) for w in first.coef_[0]),
+        float(first.intercept_[0]),
+        round(gate, 3),
+        tuple(float(w) for w in second.coef_[0]),
+        float(second.intercept_[0]),
+        # a sentence: at most 1% of the real news sentences score as directives
+        at_most_one_percent(scores[~labels & real]),
+        # an article: above every real news sentence, and at most 1% of the written
+        # look-alikes (a false alarm here costs a whole article)
+        max(
+            round(min(float(scores[~labels & real].max()) + 0.005, 0.99), 3),
+            at_most_one_percent(scores[~labels & ~real]),
+        ),
+    )
+
+
+def cross_validated(
+    texts: list[str], labels: np.ndarray, vectors: np.ndarray, alone: np.ndarray, real: np.ndarray
+) -> tuple[int, int]:
+    """Directives found and real news sentences flagged when each fifth of the fitting
+    sentences is scored by a model fitted (thresholds included) on the other four fifths; a
+    sentence's copies stay in one fifth. What the stored model may be expected to do on
+    sentences like these it never saw."""
+    from sklearn.model_selection import GroupKFold
+
+    found = flagged = 0
+    for train, test in GroupKFold(5).split(vectors, labels, groups=texts):
+        model = fit(
+            [texts[i] for i in train], labels[train], vectors[train], alone[train], real[train]
+        )
+        z = model.gate_logits(vectors[test])
+        p = np.where(z >= model.gate, model.probabilities(vectors[test], alone[test]), 0.0)
+        found += int(((p >= model.threshold) & labels[test]).sum())
+        flagged += int(((p >= model.threshold) & ~labels[test] & real[test]).sum())
+    return found, flagged
 
 
 def main() -> None:
@@ -208,16 +249,22 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings()
     embedder = Desk(settings).embedder
-    train = read_jsonl(SETS / "directives-train.jsonl")
+    train = training_rows()
     fit_half, measure_half = halves()
     texts, vectors, labels = fitting_rows(train, fit_half, embedder, settings)
+    written = {r["text"] for r in train}
+    is_real = np.asarray([t not in written for t in texts])
+    alone = read_alone(embedder, texts)
     if args.check:
         model = DirectiveModel.load()
     else:
-        model = fit(texts, labels, vectors)
+        model = fit(texts, labels, vectors, alone, is_real)
         record = model.to_json() | {
-            "fitted_on": "eval/sets/directives-train.jsonl set into the corpus articles whose id "
-            "hashes even, and those articles, read in context (bench/directive_fit.py)"
+            "fitted_on": "eval/sets/directives-train.jsonl and the planted sentences of "
+            + ", ".join(f"{n}.jsonl" for n in FITTED)
+            + " set into the corpus "
+            "articles whose id hashes even, and those articles, read in context "
+            "(bench/directive_fit.py)"
         }
         MODEL_PATH.write_text(json.dumps(record, indent=1) + "\n")
         default_model.cache_clear()
@@ -234,11 +281,12 @@ def main() -> None:
         for text in _flagged_texts(flags, article, spans)
     ]
     flagged_articles = sorted({i for i, _ in real_hits})
+    kept_out = sorted(i for i, (flags, _) in real_flags.items() if keeps_out(flags)[0])
 
     planted = read_jsonl(SETS / "planted.jsonl")
     planted_articles = load_articles([SETS / "planted.jsonl"], 2_000_000)
     planted_flags, _ = ingested_flags(planted_articles, settings, embedder)
-    found_sentences, total_sentences, flagged, missed = 0, 0, 0, []
+    found_sentences, total_sentences, flagged, whole, missed = 0, 0, 0, 0, []
     for p in planted:
         flags, (article, spans) = planted_flags[p["id"]]
         hits = _flagged_texts(flags, article, spans)
@@ -248,6 +296,7 @@ def main() -> None:
         got = [w for w in directives if any(w in h or h in w for h in hits)]
         found_sentences += len(got)
         flagged += bool(flags)
+        whole += keeps_out(flags)[0]
         missed += [w for w in directives if w not in got]
     # Sentences written for measuring only, never fitted on, each set into an article of the
     # measured half; the held-back batch, written after the model was fitted, reported alone.
@@ -258,27 +307,32 @@ def main() -> None:
         for name in WRITTEN
         if (SETS / f"{name}.jsonl").exists()
     }
-    train_scores = directive_scores(texts, vectors, model)
+    cv_found, cv_flagged = cross_validated(texts, labels, vectors, alone, is_real)
+    train_scores = directive_scores(texts, vectors, embedder, model)
     train_tp = sum(s >= model.threshold for s, y in zip(train_scores, labels, strict=True) if y)
     train_fp = sum(s >= model.threshold for s, y in zip(train_scores, labels, strict=True) if not y)
     n_pos = int(labels.sum())
+    n_real = int((~labels & is_real).sum())
     train = texts
     data = {
         "machine": cpu_model(),
         "model": {
-            "weights": dict(zip(FEATURES, model.weights, strict=True)),
-            "bias": model.bias,
             "threshold": model.threshold,
+            "article_threshold": model.article_threshold,
+            "gate": model.gate,
         },
         "train": {
             "directives": n_pos,
             "found": train_tp,
             "news": len(train) - n_pos,
             "false_positives": train_fp,
+            "cross_validated_found": cv_found,
+            "cross_validated_false_positives": cv_flagged,
         },
         "planted": {
             "articles": len(planted),
             "flagged": flagged,
+            "kept_out_whole": whole,
             "directive_sentences": total_sentences,
             "found": found_sentences,
             "missed": missed,
@@ -291,6 +345,7 @@ def main() -> None:
             "flagged": [{"article_id": i, "text": t} for i, t in real_hits],
             "articles": len(real_flags),
             "articles_flagged": len(flagged_articles),
+            "articles_kept_out_whole": len(kept_out),
             "ms_per_sentence": round(real_seconds * 1000 / len(real), 2),
         },
     }
@@ -303,8 +358,11 @@ def main() -> None:
         "|---|---|---|",
         f"| training sentences (fitted on) | {n_pos} directives / {len(train) - n_pos} news "
         f"| {train_tp} found / {train_fp} false positives |",
-        f"| planted articles (not fitted on) | {len(planted)} articles | {flagged} flagged "
-        f"({flagged / len(planted):.3f}) |",
+        f"| the same, each fifth scored by a model fitted on the rest | {n_pos} directives / "
+        f"{n_real} real news | {cv_found} found (recall {cv_found / n_pos:.3f}) / "
+        f"{cv_flagged} false positives ({cv_flagged / n_real:.2%}) |",
+        f"| planted articles (not fitted on) | {len(planted)} articles | "
+        f"{flagged} flagged ({flagged / len(planted):.3f}), {whole} kept out whole |",
         f"| planted directive sentences | {total_sentences} | {found_sentences} found "
         f"(recall {found_sentences / max(total_sentences, 1):.3f}) |",
         *(
@@ -313,21 +371,18 @@ def main() -> None:
             f"(recall {r['found'] / max(r['sentences'], 1):.3f}) |"
             for name, r in sentence_sets.items()
         ),
-        f"| all planted directive sentences not fitted on | "
-        f"{total_sentences + sum(r['sentences'] for r in sentence_sets.values())} | "
-        f"{found_sentences + sum(r['found'] for r in sentence_sets.values())} found |",
         f"| real news sentences and headlines (corpus + seed) | {len(real)} | "
         f"{len(real_hits)} false positives ({len(real_hits) / len(real):.2%}) |",
-        f"| real articles | {data['real']['articles']} | {len(flagged_articles)} flagged |",
+        f"| real articles | {data['real']['articles']} | {len(flagged_articles)} with a "
+        f"sentence flagged, {len(kept_out)} kept out whole |",
+        "",
+        f"Thresholds: a sentence {model.threshold}, an article {model.article_threshold} "
+        f"(first probe's gate: logit {model.gate}).",
         "",
         f"Cost: ingest of the measured half (embedding, reading in context, writing) took "
-        f"{data['real']['ms_per_sentence']} ms a sentence; the reading adds a parse of the "
-        "sentences the probe lets through (`bench/feed_ingest.py` measures ingest against the "
-        "raw encoder).",
-        "",
-        "Weights: "
-        + ", ".join(f"{k} {v:+.2f}" for k, v in data["model"]["weights"].items())
-        + f", bias {model.bias:+.2f}.",
+        f"{data['real']['ms_per_sentence']} ms a sentence; the reading adds an embedding of "
+        "each sentence the first probe lets through (`bench/feed_ingest.py` measures ingest "
+        "against the raw encoder).",
     ]
     if real_hits:
         lines += ["", "False positives:", ""] + [f"- {t}" for _, t in real_hits]

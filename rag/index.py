@@ -259,26 +259,23 @@ class Index:
 
     def vectors_for_texts(
         self, article_ids: set[str], wanted: set[str]
-    ) -> dict[str, tuple[list[float], list[int] | None]]:
+    ) -> dict[str, tuple[list[float], str | None]]:
         """Vectors already stored for these articles' chunks, keyed by the text embedded, each
-        with the directives read in it (None if it was not read)."""
+        with the directives read in it as stored (JSON; None if it was not read)."""
         if not article_ids or not wanted:
             return {}
         got = self._chunks.get(
             where={"article_id": {"$in": sorted(article_ids)}},
             include=["embeddings", "documents", "metadatas"],
         )
-        found: dict[str, tuple[list[float], list[int] | None]] = {}
+        found: dict[str, tuple[list[float], str | None]] = {}
         for text, meta, vector in zip(
             got["documents"], got["metadatas"], got["embeddings"], strict=True
         ):
             key = embed_text(meta["title"], text)
             if key in wanted:
                 read = meta.get("directives")
-                found[key] = (
-                    [float(x) for x in vector],
-                    None if read is None else json.loads(read),
-                )
+                found[key] = ([float(x) for x in vector], None if read is None else str(read))
         return found
 
     def delete_stale_chunks(self, article_ids: Sequence[str], keep: Iterable[str]) -> int:

@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.chunking import chunk_sentences, embed_text
 from rag.config import Settings
-from rag.directives import chunk_spans, find_directives, flag_entry
+from rag.directives import Found, chunk_spans, find_directives, flag_entry
 from rag.embedding import Embedder
 from rag.index import Index
 from rag.sentences import split_sentences
@@ -59,25 +59,27 @@ class _Planned:
     spans: list[tuple[int, int]]
     chunks: list[Chunk]
     is_new: bool
-    # chunk id -> positions of the directives read in it (0 the headline, then its sentences);
-    # None where the embedder cannot read sentences in context
-    found: dict[str, list[int] | None] = field(default_factory=dict)
+    # chunk id -> the directives read in it; None where the embedder cannot read sentences in
+    # context
+    found: dict[str, Found | None] = field(default_factory=dict)
 
     def meta(self, chunk: Chunk) -> dict[str, Any]:
         found = self.found.get(chunk.id)
         meta = chunk_meta(self.article, chunk)
-        return meta if found is None else meta | {"directives": json.dumps(found)}
+        return meta if found is None else meta | {"directives": found.to_json()}
 
     def flags(self) -> str | None:
         """The article's `flags` entry as stored (JSON), or None if it was not read."""
         if any(self.found.get(c.id) is None for c in self.chunks):
             return None
+        read = [(c, f) for c in self.chunks if (f := self.found[c.id]) is not None]
         ids = sorted(
-            {c.sentences[i - 1].id for c in self.chunks for i in self.found[c.id] or [] if i},
+            {c.sentences[i - 1].id for c, f in read for i in f.positions if i},
             key=lambda sid: int(sid.rsplit("#", 1)[1]),
         )
-        headline = any(0 in (self.found[c.id] or []) for c in self.chunks)
-        return json.dumps(flag_entry(ids, headline))
+        headline = any(0 in f.positions for _, f in read)
+        article = any(f.article for _, f in read)
+        return json.dumps(flag_entry(ids, headline, article))
 
 
 def plan_chunks(
@@ -209,11 +211,16 @@ def _write(
         stored = index.chunks_by_id(sorted(existing))
         for plan, chunk in batch:
             if chunk.id in stored:
-                plan.found[chunk.id] = _positions(stored[chunk.id].meta.get("directives"))
+                plan.found[chunk.id] = Found.from_json(stored[chunk.id].meta.get("directives"))
     todo = [(p, c) for p, c in batch if c.id not in existing]
     texts = [p.article.body[c.char_start : c.char_end] for p, c in todo]
     inputs = [embed_text(p.article.title, t) for (p, _), t in zip(todo, texts, strict=True)]
-    reuse = index.vectors_for_texts({p.article.id for p, _ in todo if not p.is_new}, set(inputs))
+    reuse = {
+        text: (vector, Found.from_json(stored))
+        for text, (vector, stored) in index.vectors_for_texts(
+            {p.article.id for p, _ in todo if not p.is_new}, set(inputs)
+        ).items()
+    }
     unique = sorted(set(inputs) - reuse.keys())
     layout = {i: (p.article.title, c) for (p, c), i in zip(todo, inputs, strict=True)}
     read = _embed(embedder, unique, layout) | reuse
@@ -233,15 +240,11 @@ def _write(
     return done
 
 
-def _positions(stored: Any) -> list[int] | None:
-    return None if stored is None else [int(i) for i in json.loads(stored)]
-
-
 def _embed(
     embedder: Embedder, inputs: Sequence[str], layout: dict[str, tuple[str, Chunk]]
-) -> dict[str, tuple[list[float], list[int] | None]]:
-    """Each input's vector and, where the embedder reads spans, the positions of the
-    directives among its headline and sentences, read in context in the same pass."""
+) -> dict[str, tuple[list[float], Found | None]]:
+    """Each input's vector and, where the embedder reads spans, the directives among its
+    headline and sentences, read in context in the same pass."""
     if not inputs:
         return {}
     if not hasattr(embedder, "embed_spans"):
@@ -255,7 +258,15 @@ def _embed(
     flat = [t for texts in sentences for t in texts]
     owner = [(n, i) for n, texts in enumerate(sentences) for i in range(len(texts))]
     found: list[list[int]] = [[] for _ in inputs]
-    for k in find_directives(flat, np.concatenate(read)):
+    article: list[list[int]] = [[] for _ in inputs]
+    directives, article_wide = find_directives(flat, np.concatenate(read), embedder)
+    sure = set(article_wide)
+    for k in directives:
         n, i = owner[k]
         found[n].append(i)
-    return {t: (v, f) for t, v, f in zip(inputs, vectors, found, strict=True)}
+        if k in sure:
+            article[n].append(i)
+    return {
+        t: (v, Found(tuple(f), tuple(a)))
+        for t, v, f, a in zip(inputs, vectors, found, article, strict=True)
+    }

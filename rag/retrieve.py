@@ -7,12 +7,12 @@ holds the chunks of those, and dense hits are read from it by id.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from rag.config import Settings
-from rag.directives import read_article
+from rag.directives import Found, flag_entry, keeps_out, read_article
 from rag.embedding import Embedder
 from rag.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong, UnknownArticle
 from rag.index import Index
@@ -89,11 +89,11 @@ class Retriever:
         self.index.lexical.outlets()
 
     def without_instructions(self, hits: Sequence[Hit]) -> list[Hit]:
-        """The hits without those from articles ingest flagged for text that tells its reader what
-        to do or say rather than reporting (`rag.directives`): the rest of such an article was
-        written by the same hand, so none of it is evidence, and none of it is cited. (On real news
-        the model flags no article: `bench/directive_fit.py`.) An article indexed without its flags,
-        by an older ingest, is read for them now."""
+        """The hits without the sentences ingest flagged for telling their reader what to do or
+        say rather than reporting (`rag.directives`): none of them is evidence, and none is
+        cited. Where one was sure enough, or stood in the headline, the rest of the article was
+        written by the same hand, and its hits are left out whole. An article indexed without
+        its flags, by an older ingest, is read for them now."""
         ids = sorted({h.article_id for h in hits})
         flags = self.index.flags(ids)
         unread = [i for i in ids if flags.get(i) is None]
@@ -111,15 +111,36 @@ class Retriever:
                     for n, (a, b) in enumerate(spans)
                 ]
                 found = read_article(self.embedder, article.title, sentences, article.body)
-                flags[article_id] = [{"positions": found}] if found else []
-        return [h for h in hits if not flags.get(h.article_id)]
+                entry = flag_entry(
+                    [sentences[i - 1].id for i in found.positions if i],
+                    0 in found.positions,
+                    bool(found.article),
+                )
+                flags[article_id] = [entry] if entry else []
+        kept = []
+        for hit in hits:
+            whole, sentence_ids = keeps_out(flags.get(hit.article_id))
+            if whole:
+                continue
+            if sentence_ids:
+                hit = replace(hit, sentences=[s for s in hit.sentences if s.id not in sentence_ids])
+            kept.append(hit)
+        return kept
 
     def _read_in_chunks(self, hits: Sequence[Hit], article_id: str) -> list[dict[str, Any]]:
+        """What ingest read in the chunks of an article whose record is not written yet."""
         chunks = self.index.chunks_by_id([h.chunk_id for h in hits if h.article_id == article_id])
-        found = sorted(
-            {int(p) for c in chunks.values() for p in json.loads(c.meta.get("directives") or "[]")}
-        )
-        return [{"positions": found}] if found else []
+        ids, headline, article = set(), False, False
+        for chunk in chunks.values():
+            found = Found.from_json(chunk.meta.get("directives"))
+            if found is None:
+                continue
+            first = chunk.meta["first_sentence"]
+            ids |= {sentence_id(article_id, first + i - 1) for i in found.positions if i}
+            headline = headline or 0 in found.positions
+            article = article or bool(found.article)
+        entry = flag_entry(sorted(ids), headline, article)
+        return [entry] if entry else []
 
 
 def hit_of(record: ChunkRecord, score: float) -> Hit:
