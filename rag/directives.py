@@ -14,9 +14,10 @@ probes fitted to tell such sentences from news:
 - alone, only where the first probe did not rule it out: the sentence is read on its own, its
   vector the mean of its token states after the fourth layer (`ALONE_LAYER`), and the second
   probe reads both vectors side by side. (Cross-validated on a fitting set that also held the
-  sentences of `eval/sets/planted.jsonl`, at the same false-positive rate on real news: the fourth layer's states found 0.94 of the directives,
-  the third's 0.92, the fifth's 0.94, the model's own sentence embedding 0.85; an early
-  layer keeps to the sentence's form, the last one carries its topic.)
+  sentences of `eval/sets/planted.jsonl`, at the same false-positive rate on real news: the
+  fourth layer's states found 0.94 of the directives, the third's 0.92, the fifth's 0.94,
+  the model's own sentence embedding 0.85; an early layer keeps to the sentence's form, the
+  last one carries its topic.)
 
 The second probe's probability decides at two levels. At or above `threshold` (the lowest at
 which at most 1% of real news sentences score, on the corpus half it was fitted on) the

@@ -116,6 +116,23 @@ def test_the_planted_sets_are_distinct_and_varied() -> None:
     assert sum(r["says_ignore_or_instructions"] for r in rows) <= len(rows) / 2
 
 
+def test_the_batch_written_after_the_fit_is_apart_from_what_it_was_fitted_on() -> None:
+    """`planted-heldback-3.jsonl`: 30 planted sentences written after the stored model was
+    fitted, reported alone; none is a sentence it was fitted on, most avoid "ignore" and
+    "instructions"."""
+    sets = ROOT / "eval/sets"
+    read = lambda name: [json.loads(line) for line in (sets / name).open()]  # noqa: E731
+    fitted = {r["text"] for name in ("directives-train", *FITTED) for r in read(f"{name}.jsonl")}
+    fitted |= {s for r in read("planted.jsonl") for s in r["planted_sentences"]}
+    held = read("planted-heldback-3.jsonl")
+    texts = [r["text"] for r in held]
+    assert len(set(texts)) == len(texts) == 30 and not set(texts) & fitted
+    for r in held:
+        says = any(w in r["text"].lower() for w in ("ignore", "instruction"))
+        assert r["says_ignore_or_instructions"] == says and r["form"]
+    assert sum(r["says_ignore_or_instructions"] for r in held) <= len(held) / 2
+
+
 def test_an_order_in_ordinary_wording_is_flagged_at_ingest_and_never_cited(
     tmp_path, embedder
 ) -> None:
