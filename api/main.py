@@ -24,10 +24,10 @@ from api.limits import TOO_LARGE, BodyLimit, RateLimit, RateLimiter, body_too_la
 from api.metrics import Metrics
 from api.routes import articles, ask, feeds, health, openai_compat, search
 from api.schemas import ErrorOut
-from rag import question
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import NewsdeskError
+from rag.reading import question
 
 STATIC = Path(__file__).parent / "static"
 # Every route may answer with a named error (`ErrorOut`): the schema says so, for every client

@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from rag.retrieve import MAX_QUESTION_CHARS, MAX_TURN_CHARS
+from rag.retrieval.retrieve import MAX_QUESTION_CHARS, MAX_TURN_CHARS
 from rag.types import Filters
 
 # Longer than the domain limit on purpose: a question that is merely too long gets the domain
 # error QuestionTooLong (413); only absurd bodies stop at validation.
 QUESTION_FIELD_MAX = MAX_QUESTION_CHARS * 4
 TURN_FIELD_MAX = MAX_TURN_CHARS * 2  # an earlier answer, with its sources
-# Over HTTP an index is only ever named (as rag/index.py names them), never a folder path as
+# Over HTTP an index is only ever named (as rag/store/index.py names them), never a folder path as
 # the CLI may give: a path would let a client open, create or delete a Chroma folder anywhere.
 INDEX_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$"
 
@@ -135,7 +135,7 @@ class PartOut(BaseModel):
     finding: str | None  # what its evidence says, attributed ("The Verge (2023-11-07): ...")
     citations: list[int]
     status: str  # supported, not supported, not cited, missing
-    score: float | None = None  # the support model's score of its sentence (rag.support)
+    score: float | None = None  # the support model's score of its sentence (rag.answering.support)
 
 
 class WindowOut(BaseModel):

@@ -109,7 +109,7 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_corpus(max_chars: int = 2_000_000):
-    from rag.articles import load_articles
+    from rag.ingestion.articles import load_articles
 
     return load_articles([ARTICLES], max_chars)
 
@@ -141,7 +141,7 @@ def make_settings(index_dir: Path, **overrides: Any):
 
 def load_embedder(settings):
     """The project's embedder, timed (model load is reported, never counted in throughput)."""
-    from rag.embedding import create_embedder
+    from rag.store.embedding import create_embedder
 
     started = time.perf_counter()
     embedder = create_embedder(

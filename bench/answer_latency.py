@@ -1,12 +1,13 @@
 """Answer speed and accuracy: Newsdesk's pipeline vs the common "stuff the top chunks" baseline.
 
 Same machine, same run, same model, same index (the MultiHop-RAG corpus plus the seed article):
-  * ours      - the full pipeline (rag/answer.py): selected sentences under a token budget,
+  * ours      - the full pipeline (rag/answering/answer.py): selected sentences under a token
+  budget,
                 schema-constrained JSON, every claim checked;
   * baseline  - LangChain's RAG tutorial: the articles split by RecursiveCharacterTextSplitter
                 (chunk_size=1000, chunk_overlap=200), embedded (same MiniLM) into langchain's
                 InMemoryVectorStore, the top-4 by similarity_search stuffed into the tutorial's
-                prompt (rag/prompts.py BASELINE_*); free-text answer, nothing checked;
+                prompt (rag/answering/prompts.py BASELINE_*); free-text answer, nothing checked;
   * baseline-ours-chunks - the same prompt with the top-4 of Newsdesk's own hybrid search
                 (chunks of at most 200 embedder tokens): a cheaper, stronger baseline, shown
                 beside the tutorial's so neither flatters the comparison;
@@ -118,7 +119,7 @@ def tutorial_store(desk: Any, paths: list[Path]) -> Any:
     from langchain_core.vectorstores import InMemoryVectorStore
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from rag.articles import load_articles
+    from rag.ingestion.articles import load_articles
 
     docs = [
         Document(page_content=a.body, metadata={"id": a.id, "title": a.title})
@@ -134,8 +135,8 @@ def tutorial_store(desk: Any, paths: list[Path]) -> Any:
 
 def run_baseline(desk: Any, items: list[Any], name: str, top4: Any) -> list[dict[str, Any]]:
     from eval.metrics import Prediction, correct
+    from rag.answering.prompts import BASELINE_SYSTEM, BASELINE_USER
     from rag.generators.base import GenerationRequest
-    from rag.prompts import BASELINE_SYSTEM, BASELINE_USER
 
     generator = desk.generator("llamacpp")
     rows = []

@@ -6,8 +6,8 @@ probability under the model; whether it was right is the eval harness's `correct
 
   * isotonic regression and Platt scaling (a logistic curve on the logit of the probability)
     are compared by 5-fold cross-validated expected calibration error (ECE, 10 equal-width
-    bins); the better one is fitted on all of dev and written to rag/confidence_model.json as
-    knots (reply probability -> share right);
+    bins); the better one is fitted on all of dev and written to rag/answering/confidence_model.json
+    as knots (reply probability -> share right);
   * the abstention threshold: the confidence below which a short answer is withheld, chosen
     to maximise right answers plus right abstentions over dev's short-answer questions;
   * the confidence of a corroborated name (one that replaced the model's reply because more
@@ -45,7 +45,7 @@ def load(run: Path) -> list[dict[str, Any]]:
 
 
 def corroborated(row: dict[str, Any]) -> bool:
-    """A name put in place of the model's reply (rag.names.corroborated): fitted apart."""
+    """A name put in place of the model's reply (rag.answering.names.corroborated): fitted apart."""
     return bool((row.get("timings") or {}).get("corroborated"))
 
 
@@ -196,7 +196,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True)
-    parser.add_argument("--write", action="store_true", help="write rag/confidence_model.json")
+    parser.add_argument(
+        "--write", action="store_true", help="write rag/answering/confidence_model.json"
+    )
     args = parser.parse_args()
     dev, test = load(args.dev), load(args.test)
     x, y = shown(dev)

@@ -30,9 +30,9 @@ from _common import (  # noqa: E402
     write_results,
 )
 
-from rag.articles import make_article  # noqa: E402
+from rag.answering.prompts import REPORTS_DIFFER  # noqa: E402
 from rag.desk import Desk  # noqa: E402
-from rag.prompts import REPORTS_DIFFER  # noqa: E402
+from rag.ingestion.articles import make_article  # noqa: E402
 from rag.types import sentence_id  # noqa: E402
 
 CONFLICTS = ROOT / "eval" / "sets" / "conflicts.jsonl"

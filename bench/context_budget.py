@@ -15,7 +15,7 @@ reports, per budget:
 
 With `--short`, the budget is that of short answers (`short_context_tokens`) and the questions
 are every question of `--split` (dev by default) that is answered short (who, which, what,
-when, how many: `rag.answer.SHORT_KINDS`), with accuracy per kind of gold answer:
+when, how many: `rag.answering.answer.SHORT_KINDS`), with accuracy per kind of gold answer:
 
     .venv/bin/python bench/context_budget.py --short --budgets 170,300,500,800
 """
@@ -38,8 +38,8 @@ NAME = "context_budget"
 def short_questions(split: str) -> list[Any]:
     """The questions of a MultiHop-RAG split that are answered short."""
     from eval.sets import load_set
-    from rag.answer import SHORT_KINDS
-    from rag.question import read_question
+    from rag.answering.answer import SHORT_KINDS
+    from rag.reading.question import read_question
 
     items = load_set(C.DATA / f"questions-{split}.jsonl").items
     return [i for i in items if read_question(i.question).kind in SHORT_KINDS]
@@ -49,7 +49,7 @@ def run_budget(desk: Any, budget: int, items: list[Any], key: str) -> list[dict[
     from answer_latency import gold_kind
 
     from eval.metrics import Prediction, correct
-    from rag.answer import Answerer
+    from rag.answering.answer import Answerer
 
     generator = desk.generator("llamacpp")
     settings = desk.settings.model_copy(update={key: budget})

@@ -1,8 +1,8 @@
 """Planted directives as a cascade: the cheap reading at ingest with a lower threshold, then the
 packaged model's one-word judgement on the sentences it passes. Measures both stages.
 
-Stage 1 is the directive model of `rag/directives.py` (`directive_scores`, every sentence read
-in context as ingest reads it). Its score is taken at several thresholds below the stored one.
+Stage 1 is the directive model of `rag/ingestion/directives.py` (`directive_scores`, every sentence
+read in context as ingest reads it). Its score is taken at several thresholds below the stored one.
 Stage 2 asks a packaged model (`--model`, llama.cpp in-process) whether each sentence stage 1
 passes is an ORDER to whoever reads or answers from the page or NEWS, under the grammar
 `root ::= "ORDER" | "NEWS"`, with eight worked examples in the (cached) prompt; the judgement's
@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import directive_fit as D  # noqa: E402
 from _common import cpu_model, md_table, read_jsonl, write_results  # noqa: E402
 
-from rag.articles import load_articles  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
-from rag.directives import default_model, directive_scores  # noqa: E402
 from rag.generators import registry  # noqa: E402
 from rag.generators.base import GenerationRequest  # noqa: E402
+from rag.ingestion.articles import load_articles  # noqa: E402
+from rag.ingestion.directives import default_model, directive_scores  # noqa: E402
 
 NAME = "directive_cascade"
 GATES = (0.02, 0.05, 0.1, 0.3)

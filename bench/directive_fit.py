@@ -1,4 +1,5 @@
-"""Fit the directive model (`rag/directives.py`); measure it on sentences it was not fitted on.
+"""Fit the directive model (`rag/ingestion/directives.py`); measure it on sentences it was not
+fitted on.
 
 Fitted on `eval/sets/directives-train.jsonl` (written sentences: orders to whoever reads or
 answers from a page, and news sentences that quote or report orders, address the reader as a
@@ -36,11 +37,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, ROOT, cpu_model, read_jsonl, write_results  # noqa: E402
 
-from rag.articles import load_articles  # noqa: E402
-from rag.chunking import embed_text  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
-from rag.directives import (  # noqa: E402
+from rag.ingestion.articles import load_articles  # noqa: E402
+from rag.ingestion.directives import (  # noqa: E402
     MODEL_PATH,
     DirectiveModel,
     chunk_spans,
@@ -49,9 +49,12 @@ from rag.directives import (  # noqa: E402
     keeps_out,
     read_alone,
 )
-from rag.ingest import plan_chunks  # noqa: E402
-from rag.sentences import split_sentences  # noqa: E402
-from rag.types import Article  # noqa: E402
+from rag.ingestion.ingest import plan_chunks  # noqa: E402
+from rag.ingestion.sentences import split_sentences  # noqa: E402
+from rag.types import (
+    Article,  # noqa: E402
+    embed_text,  # noqa: E402
+)
 
 SETS = ROOT / "eval" / "sets"
 # Planted sentences measured by earlier fits, now fitted on: each was written to test a
@@ -352,7 +355,8 @@ def main() -> None:
     lines = [
         "# Directive detection (`python bench/directive_fit.py`)",
         "",
-        f"Machine: {cpu_model()}. Model: `rag/directive_model.json`, threshold {model.threshold}.",
+        f"Machine: {cpu_model()}. Model: `rag/ingestion/directive_model.json`, "
+        f"threshold {model.threshold}.",
         "",
         "| set | measured on | result |",
         "|---|---|---|",

@@ -33,9 +33,9 @@ NAME = "feed_ingest"
 
 def _one(base: str, articles: int, write_batch: int, raw_first: bool) -> dict:
     """One repetition in a fresh index: the feed poll and the raw encoder, in the given order."""
-    from rag.chunking import embed_text
     from rag.desk import Desk
     from rag.feeds import poll_all, store_for
+    from rag.types import embed_text
 
     with C.temp_index_dir(NAME) as tmp:
         settings = C.make_settings(
@@ -88,9 +88,9 @@ def _raw(embedder, texts) -> float:  # type: ignore[no-untyped-def]
 
 
 def _chunk_texts(base: str, settings) -> list[str]:  # type: ignore[no-untyped-def]
-    from rag.chunking import embed_text
     from rag.desk import Desk
     from rag.feeds import poll_all, store_for
+    from rag.types import embed_text
 
     with C.temp_index_dir(NAME) as tmp:
         probe = settings.model_copy(update={"index_dir": tmp})

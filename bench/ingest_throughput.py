@@ -9,9 +9,9 @@ fresh index in a temp dir (Settings(index_dir=tmp)), the model loaded once and w
   1. first ingest: `Desk.ingest_articles` on an empty index, wall time -> chunks/s. The time is
      split by wrapping (on the instances only) the embedder's `embed` / `count_tokens` and the
      Index's Chroma-facing methods; "other" is the rest (sentence splitting, chunking, hashing).
-  2. raw encode: the exact texts that ingest embeds (`rag.ingest.plan_chunks` +
-     `rag.chunking.embed_text`), through the same model's `SentenceTransformer.encode` with the
-     same batch size and normalisation -> chunks/s; ratio ours/raw (goal >= 0.85). Within a
+  2. raw encode: the exact texts that ingest embeds (`rag.ingestion.ingest.plan_chunks` +
+     `rag.ingestion.chunking.embed_text`), through the same model's `SentenceTransformer.encode`
+     with the same batch size and normalisation -> chunks/s; ratio ours/raw (goal >= 0.85). Within a
      repetition the two run back to back, in alternating order, so the ratio is paired.
   3. re-ingest of the unchanged corpus: speedup = first ingest time / re-ingest time (goal >= 20x).
   4. edit: the 10 longest articles get one sentence appended to their body, then re-ingest:
@@ -104,8 +104,8 @@ def instrumented_desk(tmp: Path, embedder: Any) -> tuple[Any, Clock]:
 
 # --- the texts ingest embeds -----------------------------------------------------------------
 def embedded_texts(articles, embedder, settings) -> list[str]:
-    from rag.chunking import embed_text
-    from rag.ingest import plan_chunks
+    from rag.ingestion.ingest import plan_chunks
+    from rag.types import embed_text
 
     return [
         embed_text(article.title, article.body[c.char_start : c.char_end])

@@ -41,7 +41,7 @@ TOP = 50
 
 def base_chunks() -> list[dict[str, Any]]:
     from rag.config import Settings
-    from rag.ingest import plan_chunks
+    from rag.ingestion.ingest import plan_chunks
 
     settings = Settings()
     articles = C.load_corpus()

@@ -60,7 +60,7 @@ def full_rebuild_s(index) -> float:
     import bm25s
     import Stemmer
 
-    from rag.lexical import lexical_text
+    from rag.store.lexical import lexical_text
 
     started = time.perf_counter()
     records = index.all_chunks()
@@ -95,8 +95,8 @@ def main() -> None:
 
     from rag.desk import Desk
     from rag.feeds import article_id_for, store_for, watch
-    from rag.ingest import ingest as raw_ingest
-    from rag.sentences import split_sentences
+    from rag.ingestion.ingest import ingest as raw_ingest
+    from rag.ingestion.sentences import split_sentences
     from tests.test_feeds import Site, handler_for, page_html, rfc822, rss
 
     info = C.machine_info()

@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import cpu_model, load_average, write_results  # noqa: E402
 from support_fit import collect  # noqa: E402
 
+from rag.answering.support import default_model  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
 from rag.generators.base import GenerationRequest  # noqa: E402
-from rag.support import default_model  # noqa: E402
 
 ASKS = {  # name: (system, user, does "yes" mean the sentence supports the claim)
     "consistent": (

@@ -32,8 +32,8 @@ from _common import (  # noqa: E402
     write_results,
 )
 
-from rag.articles import load_articles  # noqa: E402
 from rag.desk import Desk  # noqa: E402
+from rag.ingestion.articles import load_articles  # noqa: E402
 
 PLANTED = ROOT / "eval" / "sets" / "planted.jsonl"
 

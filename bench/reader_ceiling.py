@@ -33,7 +33,7 @@ NAME = "reader_ceiling"
 
 def gold_context(index: Any, item: Any) -> list[Any]:
     """The item's evidence as context sentences, in article and reading order."""
-    from rag.context import ContextSentence
+    from rag.answering.context import ContextSentence
     from rag.types import Sentence, sentence_id
 
     found = []
@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from eval.sets import load_set
-    from rag.answer import Answerer
+    from rag.answering.answer import Answerer
     from rag.desk import Desk
 
     class GoldAnswerer(Answerer):

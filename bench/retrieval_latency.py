@@ -104,8 +104,8 @@ def _meta_of(chunk: dict, copy: int) -> dict:
 def build_index(tmp: Path, size: int) -> dict[str, Any]:
     """Write `size` replicated chunks with Index.upsert_chunks and publish them to the lexical
     index; runs in its own process."""
-    from rag.embedding import MiniLM
-    from rag.index import Index
+    from rag.store.embedding import MiniLM
+    from rag.store.index import Index
 
     settings = C.make_settings(tmp)
     base = json.loads((tmp / "base.json").read_text())
@@ -176,7 +176,7 @@ def measure(tmp: Path, size: int, threads: int, count: int, profile: bool) -> di
     import torch
 
     from rag.desk import Desk
-    from rag.lexical import Snapshot
+    from rag.store.lexical import Snapshot
 
     settings = C.make_settings(tmp, embed_threads=threads, default_index=f"rep{size}")
     desk = Desk(settings)
@@ -236,7 +236,7 @@ def cold_breakdown(retriever) -> dict[str, float]:
     """What a lexical index that lags costs once: reading all chunks, rebuilding it."""
     import tempfile
 
-    from rag.lexical import LexicalIndex
+    from rag.store.lexical import LexicalIndex
 
     started = time.perf_counter()
     records = retriever.index.all_chunks()

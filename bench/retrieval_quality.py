@@ -185,7 +185,7 @@ def fused_rankings(tmp: Path, embedder, name: str, questions: list[dict], **over
 def single_rankings(tmp: Path, embedder, name: str, questions: list[dict], n: int, **overrides):
     """Dense-only and BM25-only rankings cut at n, from the same index and retriever."""
     from rag.desk import Desk
-    from rag.retrieve import hit_of
+    from rag.retrieval.retrieve import hit_of
 
     retriever = Desk(C.make_settings(tmp, default_index=name, **overrides), embedder).retriever()
     dense, bm25 = {}, {}
@@ -253,7 +253,7 @@ def interleave(lists: list[list], k: int) -> list:
 def chunk_sentence_texts(tmp: Path, embedder, name: str) -> dict[str, list[set[str]]]:
     """Every chunk's sentence texts, by chunk id (to locate a gold sentence's chunks)."""
     from rag.desk import Desk
-    from rag.retrieve import hit_of
+    from rag.retrieval.retrieve import hit_of
 
     index = Desk(C.make_settings(tmp, default_index=name), embedder).index()
     return {r.id: {s.text for s in hit_of(r, 0.0).sentences} for r in index.all_chunks()}
@@ -563,7 +563,7 @@ def render_grid(data: dict) -> str:
 
 # --- main ------------------------------------------------------------------------------------
 def run_single(args: argparse.Namespace) -> dict:
-    from rag.sentences import split_sentences
+    from rag.ingestion.sentences import split_sentences
 
     info = C.machine_info()
     articles = C.load_corpus()

@@ -11,7 +11,7 @@ pipeline's own time to first token plus at most 50 ms.
 A real server (bench/servers.py: uvicorn on 127.0.0.1, index of seeds/, rate limit lifted) is
 asked the seed questions one at a time on a keep-alive connection. Client TTFT is from sending
 the request to having read the first `token` event. The `done` event's answer carries the
-pipeline's timings (rag/answer.py), both from the pipeline's start:
+pipeline's timings (rag/answering/answer.py), both from the pipeline's start:
 
   * `ttft_ms`: the pipeline yields its first `token` event (the first answer text);
   * `first_output_ms`: the generator's first output. With a model, the answer is JSON, so the

@@ -1,8 +1,10 @@
-"""Fit the support model (`rag/support.py`) on the MultiHop-RAG dev split; report it on test.
+"""Fit the support model (`rag/answering/support.py`) on the MultiHop-RAG dev split; report it on
+test.
 
-Pairs: for every yes/no question about what named outlets report (`rag.parts.decides`), each
-part's claim against every sentence of its outlet-filtered hits. On gold-"yes" questions a
-pair is positive when the sentence is one of the question's gold evidence sentences, else
+Pairs: for every yes/no question about what named outlets report
+(`rag.answering.parts.decides`), each part's claim against every sentence of its
+outlet-filtered hits. On gold-"yes" questions a pair is positive when the sentence is one of
+the question's gold evidence sentences, else
 negative. Retrieved neighbours only teach the model which sentence a claim is about, not
 whether the sentence bears it out, so each positive also gives contrastive negatives: its
 claim altered the ways a report gets a fact wrong (another number, another name of the same
@@ -16,7 +18,7 @@ then chosen on the dev questions, gold "yes" and gold "no" alike, to maximise th
 accuracy on each (then their mean): a threshold that pays by answering "Yes" more often does
 not win. Test is only scored.
 
-    python bench/support_fit.py [--index mh]   # writes rag/support_model.json and results
+    python bench/support_fit.py [--index mh]   # writes rag/answering/support_model.json and results
 """
 
 from __future__ import annotations
@@ -34,9 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, cpu_model, load_average, write_results  # noqa: E402
 
 from eval.metrics import same_sentence  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.desk import Desk  # noqa: E402
-from rag.parts import (  # noqa: E402
+from rag.answering.parts import (  # noqa: E402
     MISSING,
     NOT_SUPPORTED,
     SUPPORTED,
@@ -46,8 +46,10 @@ from rag.parts import (  # noqa: E402
     gather,
     verdict,
 )
-from rag.question import read_question  # noqa: E402
-from rag.support import FEATURES, MODEL_PATH, SupportModel, features  # noqa: E402
+from rag.answering.support import FEATURES, MODEL_PATH, SupportModel, features  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.desk import Desk  # noqa: E402
+from rag.reading.question import read_question  # noqa: E402
 
 HITS = 8
 
@@ -87,7 +89,7 @@ def collect(retriever, split: str):  # type: ignore[no-untyped-def]
 def corrupted(claim: str, names_by_label: dict[str, list[str]]) -> list[str]:
     """The claim made wrong in the ways a report gets a fact wrong: each number changed,
     its first named entity swapped for another of the same kind, its first auxiliary negated."""
-    from rag.question import parser
+    from rag.reading.question import parser
 
     doc = parser()(claim)
     out = []
@@ -110,7 +112,7 @@ def corrupted(claim: str, names_by_label: dict[str, list[str]]) -> list[str]:
 
 
 def entity_names(items) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    from rag.question import parser
+    from rag.reading.question import parser
 
     found: dict[str, set[str]] = {}
     for item in items:

@@ -1,9 +1,10 @@
 """Fit the confidence of verdicts composed from parts on the dev split; report it on dev and test.
 
-A yes/no question about what named outlets report is answered part by part (`rag/parts.py`):
-each part's finding carries the support model's score of its sentence, and the verdict is
-composed in code. Its confidence is the probability that the verdict is right given the lowest
-of those scores (the weakest part a "Yes" stands on; for a "No", the part found unsupported).
+A yes/no question about what named outlets report is answered part by part
+(`rag/answering/parts.py`): each part's finding carries the support model's score of its sentence,
+and the verdict is composed in code. Its confidence is the probability that the verdict is right
+given the lowest of those scores (the weakest part a "Yes" stands on; for a "No", the part found
+unsupported).
 
 Reads two `newsdesk eval run` outputs (results.jsonl) over the MultiHop-RAG dev and test
 splits (any backend: the verdicts are composed in code, the same with `extractive` as with a
@@ -12,8 +13,8 @@ abstained) and the eval harness's `correct`. On dev only, for "Yes" and "No" apa
 scaling (a logistic curve on the score) and the share right (one confidence for every
 verdict of that kind) are compared by 5-fold cross-validated expected calibration error (10
 equal-width bins); the better one is fitted on all of dev and written to
-rag/verdict_model.json as knots (lowest score -> share right). On test nothing is chosen: it
-is scored with what dev fitted. Figures: ECE, accuracy and count of the verdicts at
+rag/answering/verdict_model.json as knots (lowest score -> share right). On test nothing is
+chosen: it is scored with what dev fitted. Figures: ECE, accuracy and count of the verdicts at
 confidence >= 0.8, and, with the short answers' confidence as each row of the runs carries
 it, the ECE and coverage at >= 0.8 of all the answers shown.
 
@@ -119,7 +120,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dev", type=Path, required=True)
     parser.add_argument("--test", type=Path, required=True)
-    parser.add_argument("--write", action="store_true", help="write rag/verdict_model.json")
+    parser.add_argument(
+        "--write", action="store_true", help="write rag/answering/verdict_model.json"
+    )
     args = parser.parse_args()
     dev, test = load(args.dev), load(args.test)
     knots, chosen, cv = {}, {}, {}

@@ -47,7 +47,7 @@ def ingest_command(
         TimeElapsedColumn,
     )
 
-    from rag.articles import load_articles
+    from rag.ingestion.articles import load_articles
 
     desk = open_desk(embed_threads=0)  # an ingest has the machine to itself: every core
     articles = load_articles(paths, desk.settings.max_article_chars)
@@ -80,7 +80,7 @@ def ingest_command(
 
 
 def _epoch(value: str | None, flag: str) -> int | None:
-    from rag.articles import parse_date
+    from rag.ingestion.articles import parse_date
 
     if value is None:
         return None

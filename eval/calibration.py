@@ -1,7 +1,7 @@
 """How well `confidence` means what it says: expected calibration error and the reliability
 diagram's bins, over the answers a run showed with a confidence.
 
-An answer's confidence is the probability that it is right (`rag.confidence`); over the
+An answer's confidence is the probability that it is right (`rag.answering.confidence`); over the
 answers whose confidence falls in one tenth of [0, 1], the share right should match their mean
 confidence. ECE is the answers-weighted mean of that gap.
 """

@@ -1,4 +1,4 @@
-"""Prompts of the evaluation, as named constants (the answer prompts live in rag.prompts).
+"""Prompts of the evaluation, as named constants (the answer prompts live in rag.answering.prompts).
 
 The judge is shown three worked examples as earlier chat turns: without them the packaged
 Qwen2.5 0.5B/1.5B models answered `{"correct": false}` to almost everything, including a

@@ -324,7 +324,7 @@ def _summary(
                 r["judge"] is not None and r["judge"].get("correct") is None for r in rows
             ),
         },
-        # articles of the index that ingest flagged (`rag.directives`): their flagged
+        # articles of the index that ingest flagged (`rag.ingestion.directives`): their flagged
         # sentences were never evidence in this run
         # (a server tells only a write key's holder which; others get a count)
         "flagged": _flagged(_index_of(config["fingerprint"]).get("flagged")),

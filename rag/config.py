@@ -72,7 +72,7 @@ class Settings(BaseSettings):
         True,
         description="A question asking who, which, what, when or how many is answered by a "
         "language model with the name, time or number alone, located in the sentences it "
-        "read (rag/short.py); off: it writes cited claims like any other question.",
+        "read (rag/answering/short.py); off: it writes cited claims like any other question.",
     )
     short_context_tokens: int = Field(
         500,
@@ -85,27 +85,29 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         description="Withhold a short answer whose confidence is below this; unset: the "
-        "threshold fitted on dev (rag/confidence_model.json).",
+        "threshold fitted on dev (rag/answering/confidence_model.json).",
     )
     corroborate_names: bool = Field(
         True,
         description="A name the model replies with gives way to a name of its kind that more "
-        "of the articles found name (rag/short.py, `corroborated`).",
+        "of the articles found name (rag/answering/short.py, `corroborated`).",
     )
     choose_unlocated: bool = Field(
         False,
         description="A short reply that stands in no sentence read, or only repeats the "
         "question, is asked again as a choice among the names (dates, amounts) the sentences "
-        'hold, under a grammar, "not stated" among them (rag/short.py, `choices`); off, or '
-        "on a backend without grammars: it abstains. Off by default: with the packaged 1.5B "
-        "it answered 3 of 15 unanswerable dev questions for 1 name more (docs/eval/README.md).",
+        'hold, under a grammar, "not stated" among them (rag/answering/short.py, `choices`); '
+        "off, or on a backend without grammars: it abstains. Off by default: with the packaged "
+        "1.5B it answered 3 of 15 unanswerable dev questions for 1 name more "
+        "(docs/eval/README.md).",
     )
     short_cited_articles: int = Field(
         4,
         ge=1,
         le=20,
         description="A short answer cites, from this many articles at most, the sentence of each "
-        "that names it and holds most of the question's words (rag/short.py, `witnesses`).",
+        "that names it and holds most of the question's words "
+        "(rag/answering/short.py, `witnesses`).",
     )
     generator_timeout_s: float = Field(120.0, gt=0, description="Whole-request LLM time limit.")
     gate_min_similarity: float = Field(

@@ -12,17 +12,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import cast
 
-from rag.answer import Answer, Answerer, prime
-from rag.articles import load_articles
+from rag.answering.answer import Answer, Answerer, prime
+from rag.answering.parts import read_search
 from rag.config import Settings
-from rag.embedding import Embedder, create_embedder, embedder_class
-from rag.folders import drop_index
 from rag.generators.base import Generator
-from rag.index import Index
-from rag.ingest import IngestReport, Progress, ingest
-from rag.parts import read_search
-from rag.retrieve import Retriever
+from rag.ingestion.articles import load_articles
+from rag.ingestion.ingest import IngestReport, Progress, ingest
+from rag.retrieval.retrieve import Retriever
 from rag.slots import Slots
+from rag.store.embedding import Embedder, create_embedder, embedder_class
+from rag.store.folders import drop_index
+from rag.store.index import Index
 from rag.types import Article, Filters, Hit
 
 
@@ -87,7 +87,7 @@ class Desk:
         index: str | None = None,
     ) -> list[Hit]:
         """The request's filters, where it gives any, decide; else the question is read for the
-        outlets and dates it names (`rag.parts.read_search`), as the answer reads it."""
+        outlets and dates it names (`rag.answering.parts.read_search`), as the answer reads it."""
         if filters:
             return self.retriever(index).search(question, k, filters)
         return read_search(self.retriever(index), question, k)

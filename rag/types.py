@@ -60,6 +60,16 @@ def sentence_id(article_id: str, index: int) -> str:
     return f"{article_id}#{index}"
 
 
+# The layout of the chunks an index holds: bumped whenever chunking (`rag.ingestion.chunking`)
+# can cut the same input differently; an index records it and refuses another.
+CHUNKER_VERSION = 1
+
+
+def embed_text(title: str, text: str) -> str:
+    """What the embedder sees for a chunk: the headline gives the passage its topic."""
+    return f"{title}\n{text}"
+
+
 @dataclass(frozen=True)
 class Chunk:
     id: str

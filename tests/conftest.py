@@ -23,8 +23,8 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 from bench.servers import chroma  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
-from rag.embedding import EMBEDDERS, MiniLM  # noqa: E402
-from rag.folders import connect  # noqa: E402
+from rag.store.embedding import EMBEDDERS, MiniLM  # noqa: E402
+from rag.store.folders import connect  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "multihop-rag" / "articles.jsonl"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.answering.prompts import ABSTAIN_TEXT
 from rag.desk import Desk
 from rag.errors import EmptyQuestion, QuestionTooLong, UnsupportedLanguage
-from rag.prompts import ABSTAIN_TEXT
 from rag.text import foreign_language
 from tests.conftest import delete_article_records
 
@@ -188,7 +188,7 @@ def test_new_topic_after_a_conversation_is_not_glued_to_it(desk: Desk) -> None:
 
 
 def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
-    from rag.claim_stream import ClaimReader
+    from rag.answering.claim_stream import ClaimReader
 
     pieces = [
         '{"answerable": true, "sentences": [{"text": "',
@@ -210,7 +210,7 @@ def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
 
 
 def test_section_headings_are_not_citable_context() -> None:
-    from rag.context import is_heading
+    from rag.answering.context import is_heading
 
     assert is_heading("The Russian Precondition") and is_heading("Key Takeaways")
     assert not is_heading("Kyiv refused.")
@@ -218,7 +218,7 @@ def test_section_headings_are_not_citable_context() -> None:
 
 
 def test_article_headers_name_the_outlet_and_date_or_say_they_are_unknown() -> None:
-    from rag.context import header_line
+    from rag.answering.context import header_line
 
     title = "Russia Invites Zelensky to Moscow for Peace Talks, Sets Condition"
     assert header_line(title, None, None) == (
@@ -230,7 +230,7 @@ def test_article_headers_name_the_outlet_and_date_or_say_they_are_unknown() -> N
 
 
 def test_outlets_the_question_names_get_a_sentence_first() -> None:
-    from rag.context import select_context
+    from rag.answering.context import select_context
     from rag.types import Hit, Sentence
 
     def hit(article: str, source: str, text: str) -> Hit:
@@ -252,7 +252,7 @@ def test_outlets_the_question_names_get_a_sentence_first() -> None:
 def test_an_article_on_the_question_gives_its_next_sentence_before_one_beside_it() -> None:
     """A lead names the matter and the next sentence gives the figure: under a tight budget
     that sentence is read before the best sentence of an article on something else."""
-    from rag.context import select_context
+    from rag.answering.context import select_context
     from rag.types import Hit, Sentence
 
     def hit(article: str, texts: list[str]) -> Hit:
@@ -273,7 +273,7 @@ def test_an_article_on_the_question_gives_its_next_sentence_before_one_beside_it
 
 def test_context_fits_its_budget_as_rendered(desk: Desk) -> None:
     """The budget counts what the model reads: sentences, their [n] markers, article headers."""
-    from rag.context import render_context, select_context
+    from rag.answering.context import render_context, select_context
 
     retriever = desk.retriever()
     hits = retriever.search("What does Russia demand before talks with Zelensky?", 8)

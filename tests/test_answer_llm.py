@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from bench.servers import free_port
-from rag.articles import make_article
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import GeneratorUnavailable
+from rag.ingestion.articles import make_article
 from tests.conftest import SEEDS
 from tests.test_answer import PLANTED
 
@@ -237,9 +237,9 @@ class FirstReply:
 
 
 def test_a_name_the_articles_share_replaces_a_name_read_beside_it(desk: Desk) -> None:
-    from rag.answer import Answerer
-    from rag.confidence import corroborated_confidence
-    from rag.names import names_it
+    from rag.answering.answer import Answerer
+    from rag.answering.confidence import corroborated_confidence
+    from rag.answering.names import names_it
 
     desk.ingest_articles([make_article(a, "trial", 100_000) for a in TRIAL], "trial")
     model = FirstReply(desk.generator("llamacpp"), "Gary Wang")

@@ -111,7 +111,7 @@ def test_articles_crud_needs_a_write_key(client: TestClient) -> None:
 
 
 def test_an_article_that_orders_its_reader_shows_its_flags(client: TestClient) -> None:
-    """Ingest reads every sentence (rag.directives); the flag shows on the article, which
+    """Ingest reads every sentence (rag.ingestion.directives); the flag shows on the article, which
     stays readable, and in the index's stats; a clean article has an empty list."""
     planted = {
         "id": "wire-planted",

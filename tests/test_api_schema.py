@@ -37,7 +37,7 @@ from schemathesis.python import asgi
 from api.main import create_app
 from rag.config import Settings
 from rag.desk import Desk
-from rag.retrieve import MAX_QUESTION_CHARS, MAX_TURN_CHARS
+from rag.retrieval.retrieve import MAX_QUESTION_CHARS, MAX_TURN_CHARS
 from tests.conftest import SEEDS
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from rag.articles import load_articles, parse_date, read_text_file
 from rag.errors import (
     ArticleTooLarge,
     DuplicateArticleId,
@@ -19,6 +18,7 @@ from rag.errors import (
     MalformedInput,
     MissingTitle,
 )
+from rag.ingestion.articles import load_articles, parse_date, read_text_file
 from tests.conftest import CORPUS, SEEDS
 
 LIMIT = 2_000_000

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.chunking import chunk_sentences
-from rag.sentences import split_sentences
+from rag.ingestion.chunking import chunk_sentences
+from rag.ingestion.sentences import split_sentences
 
 BODY = (
     "The U.S. economy grew 3.5% in the third quarter. Analysts had expected 3.1%. "

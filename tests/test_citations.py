@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from rag.asks import asks_for
-from rag.citations import SupportChecker
-from rag.claim_stream import Claim, parse_answer
-from rag.context import ContextSentence
+from rag.answering.asks import asks_for
+from rag.answering.citations import SupportChecker
+from rag.answering.claim_stream import Claim, parse_answer
+from rag.answering.context import ContextSentence
 from rag.types import Hit, Sentence
 
 SENTENCES = [

@@ -1,4 +1,4 @@
-"""Reports that differ (rag/conflicts.py) with the real parser and embedder, and an answer
+"""Reports that differ (rag/answering/conflicts.py) with the real parser and embedder, and an answer
 over a real index that shows both sides. bench/conflicts.py measures it on the 30 pairs of
 eval/sets/conflicts.jsonl; these tests pin what a reader relies on."""
 
@@ -10,14 +10,14 @@ from dataclasses import replace
 import pytest
 
 from bench.servers import free_port
-from rag.answer_types import Answer, AnswerSentence, Citation
-from rag.articles import make_article
-from rag.conflicts import find_conflicts, show_conflicts
-from rag.context import ContextSentence
+from rag.answering.answer_types import Answer, AnswerSentence, Citation
+from rag.answering.conflicts import find_conflicts, show_conflicts
+from rag.answering.context import ContextSentence
+from rag.answering.prompts import REPORTS_DIFFER
 from rag.desk import Desk
-from rag.prompts import REPORTS_DIFFER
-from rag.question import COUNT, NAME, YESNO
-from rag.sentences import split_sentences
+from rag.ingestion.articles import make_article
+from rag.ingestion.sentences import split_sentences
+from rag.reading.question import COUNT, NAME, YESNO
 from tests.conftest import ROOT
 
 PAIRS = {r["id"]: r for r in map(json.loads, (ROOT / "eval/sets/conflicts.jsonl").open())}

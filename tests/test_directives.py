@@ -1,4 +1,4 @@
-"""The directive model (rag/directives.py) with the real parser and the real embedder.
+"""The directive model (rag/ingestion/directives.py) with the real parser and the real embedder.
 
 It is measured as a classifier by bench/directive_fit.py; these tests pin the behaviour the
 planted-instruction defence will rely on: orders addressed to whoever answers from a page are
@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from rag.directives import (
+from rag.ingestion.directives import (
     ARTICLE,
     SENTENCE,
     DirectiveModel,
@@ -20,7 +20,7 @@ from rag.directives import (
     flag_entry,
     read_article,
 )
-from rag.sentences import split_sentences
+from rag.ingestion.sentences import split_sentences
 from tests.conftest import ROOT, delete_article_records
 
 SEED = "a3768beeca3bd2e8"

@@ -116,7 +116,7 @@ def test_run_writes_results_summary_and_report_and_resumes(index_dir: Path, tmp_
     # Summary: settings, commit, models, every metric with an interval, by question type.
     assert set(summary) == SUMMARY_KEYS
     assert summary["set"]["name"] == "seed" and summary["set"]["version"] == "1.0.0"
-    # Ingest read the seed's sentences and flagged none (rag.directives).
+    # Ingest read the seed's sentences and flagged none (rag.ingestion.directives).
     assert summary["flagged"] == {}
     assert summary["settings"]["backend"] == "extractive"
     assert summary["settings"]["answer_settings"]["answer_hits"] == 8

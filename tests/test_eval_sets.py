@@ -10,8 +10,8 @@ import pytest
 
 from eval.errors import EvalError
 from eval.sets import load_golden, load_multihop, load_set, meta_path
-from rag.articles import load_articles
-from rag.sentences import split_sentences
+from rag.ingestion.articles import load_articles
+from rag.ingestion.sentences import split_sentences
 from tests.conftest import QUESTIONS, ROOT, SEEDS
 
 SEED_SET = ROOT / "eval" / "sets" / "seed.jsonl"

@@ -261,7 +261,12 @@ def test_llamacpp_reuses_a_shared_prefix(small_llm):
 def test_llamacpp_continues_the_answer_prefill(small_llm):
     """The answer's JSON opening is read with the prompt; the backend streams the rest,
     shaped by the grammar, and the two together are the answer JSON."""
-    from rag.prompts import ANSWER_PREFILL, ANSWER_REST_GRAMMAR, ANSWER_SYSTEM, ANSWER_USER
+    from rag.answering.prompts import (
+        ANSWER_PREFILL,
+        ANSWER_REST_GRAMMAR,
+        ANSWER_SYSTEM,
+        ANSWER_USER,
+    )
 
     context = "[1] Deputy Foreign Minister Mikhail Galuzin said Moscow is ready for dialogue."
     question = "Who said Moscow is ready?"

@@ -215,8 +215,8 @@ def test_a_replica_with_its_own_folder_catches_up_with_writes_made_elsewhere(
 def test_searches_see_only_complete_articles(desk: Desk, index_name: str, tmp_path: Path) -> None:
     """Chunks an ingest has written to Chroma but not yet published are not shown; dense hits
     carry the same text and metadata as Chroma holds."""
-    from rag.articles import make_article
-    from rag.ingest import chunk_meta, plan_chunks
+    from rag.ingestion.articles import make_article
+    from rag.ingestion.ingest import chunk_meta, plan_chunks
 
     desk.ingest_paths([write(tmp_path / "news.jsonl", NEWS[:2])], index_name)
     index = desk.index(index_name)
@@ -368,7 +368,7 @@ def test_writes_ending_at_once_leave_the_lexical_state_whole(tmp_path: Path) -> 
     is one of theirs, whole."""
     import threading
 
-    from rag.lexical import LexicalIndex
+    from rag.store.lexical import LexicalIndex
 
     lexical = LexicalIndex(tmp_path / "lexical")
     errors: list[BaseException] = []

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from rag.answering.support import default_model
 from rag.desk import Desk
-from rag.support import default_model
 
 STEAM_DECK = (
     "Does the Engadget article report that the Steam Deck OLED goes on sale on November 16th, "

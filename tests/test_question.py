@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rag.question import CHOICE, COUNT, NAME, REASON, TIME, YESNO, read_question
+from rag.reading.question import CHOICE, COUNT, NAME, REASON, TIME, YESNO, read_question
 
 OUTLETS = ["The Verge", "TechCrunch", "The Independent - Life and Style", "Sporting News"]
 

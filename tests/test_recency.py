@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from rag.config import Settings
 from rag.desk import Desk
-from rag.question import read_question
+from rag.reading.question import read_question
 
 NOW = datetime(2026, 12, 2, 15, 0, tzinfo=UTC)  # a Wednesday
 

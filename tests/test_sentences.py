@@ -1,4 +1,5 @@
-"""Tests of `rag.sentences`: exact offsets for every splitter, and the default on hard cases.
+"""Tests of `rag.ingestion.sentences`: exact offsets for every splitter, and the default on hard
+cases.
 
 The splitters are the real libraries (pysbd, blingfire, nupunkt); nothing is mocked. The central
 invariant is `body[start:end] == text` for every sentence, with sentences in order, trimmed,
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.sentences import DEFAULT_SPLITTER, SPLITTERS, sentence_spans, split_sentences
+from rag.ingestion.sentences import DEFAULT_SPLITTER, SPLITTERS, sentence_spans, split_sentences
 
 ALL_SPLITTERS = sorted(SPLITTERS)
 LABELLED = Path(__file__).resolve().parent.parent / "bench" / "data" / "news_sentences.jsonl"

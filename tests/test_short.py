@@ -10,11 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer import Answer, Answerer
-from rag.context import ContextSentence
-from rag.desk import Desk
-from rag.generators.base import GenerationRequest
-from rag.names import (
+from rag.answering.answer import Answer, Answerer
+from rag.answering.context import ContextSentence
+from rag.answering.names import (
     CHOICE_CAP,
     choices,
     corroborated,
@@ -24,8 +22,10 @@ from rag.names import (
     says_nothing,
     witnesses,
 )
-from rag.question import read_question
-from rag.short import probability
+from rag.answering.short import probability
+from rag.desk import Desk
+from rag.generators.base import GenerationRequest
+from rag.reading.question import read_question
 from rag.types import Sentence
 
 TEXTS = [

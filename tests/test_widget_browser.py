@@ -28,7 +28,7 @@ import httpx
 import pytest
 
 from bench.servers import free_port, serve
-from rag.prompts import ABSTAIN_TEXT
+from rag.answering.prompts import ABSTAIN_TEXT
 from tests.conftest import ROOT, SEEDS, VENV_BIN
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

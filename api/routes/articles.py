@@ -19,8 +19,8 @@ from api.schemas import (
     IngestOut,
     SentenceOut,
 )
-from rag.articles import make_article
 from rag.errors import DuplicateArticleId
+from rag.ingestion.articles import make_article
 from rag.types import Article, iso_date, sentence_id
 
 router = APIRouter(prefix="/v1", tags=["articles"])

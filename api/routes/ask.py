@@ -1,7 +1,7 @@
 """POST /v1/ask (the answer object) and POST /v1/ask/stream (the same as Server-Sent Events).
 
 Stream events: `evidence`, `token`, `sentence`, `citation`, `part`, `verdict`, `done` (the whole
-answer) and `error` (`rag.answer` says what each carries).
+answer) and `error` (`rag.answering.answer` says what each carries).
 A client that disconnects closes the answer stream, which stops the generation.
 """
 
@@ -17,10 +17,10 @@ from fastapi.responses import StreamingResponse
 
 from api.deps import AskKey, DeskDep, request_backend
 from api.schemas import AnswerOut, AskIn
-from rag.answer import Answerer, check_language
-from rag.answer_types import Answer
+from rag.answering.answer import Answerer, check_language
+from rag.answering.answer_types import Answer
 from rag.errors import NewsdeskError
-from rag.retrieve import check_history, check_question
+from rag.retrieval.retrieve import check_history, check_question
 
 router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[AskKey])
 

@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import AskKey, DeskDep, allowed_backends, request_backend
 from api.schemas import Text
-from rag.answer import check_language
-from rag.answer_types import Answer, Citation
+from rag.answering.answer import check_language
+from rag.answering.answer_types import Answer, Citation
 from rag.errors import EmptyQuestion, NewsdeskError
-from rag.retrieve import check_history, check_question
+from rag.retrieval.retrieve import check_history, check_question
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[AskKey])
 MODELS = {"newsdesk": None, "newsdesk-llamacpp": "llamacpp", "newsdesk-extractive": "extractive"}

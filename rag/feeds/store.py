@@ -11,13 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.articles import derived_id
 from rag.config import Settings
 from rag.errors import (
     NotAFeed,
     UnknownFeed,
 )
 from rag.feeds.web import Fetched
+from rag.ingestion.articles import derived_id
 
 
 @dataclass

@@ -20,7 +20,6 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from rag.articles import make_article
 from rag.config import Settings
 from rag.errors import (
     FetchHTTPError,
@@ -31,6 +30,7 @@ from rag.errors import (
     TooManyRedirects,
     URLNotAllowed,
 )
+from rag.ingestion.articles import make_article
 from rag.types import Article
 
 USER_AGENT = "Newsdesk/0.1 (+self-hosted news questions)"

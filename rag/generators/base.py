@@ -36,7 +36,7 @@ class GenerationRequest:
     token_logprobs: list[float] = field(default_factory=list)
     # What backends that read the context directly (extractive) use instead of `messages`.
     question: str = ""
-    context: list[Any] = field(default_factory=list)  # rag.context.ContextSentence
+    context: list[Any] = field(default_factory=list)  # rag.answering.context.ContextSentence
 
 
 class Generator(Protocol):

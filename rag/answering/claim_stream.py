@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from rag.prompts import ABSTAIN_TEXT
+from rag.answering.prompts import ABSTAIN_TEXT
 
 
 @dataclass

@@ -1,8 +1,8 @@
-"""What a question asks for, as the check of written claims reads it (`rag.citations`): a
+"""What a question asks for, as the check of written claims reads it (`rag.answering.citations`): a
 name ("Who ...", "Which company ..."), a time ("When ...", "In which year ..."), a count ("How
 many ...") or a reason ("Why ..."), and whether it asks for a verdict ("Did X report ...?").
 
-Read from the wording with regular expressions; `rag.question` reads the same questions from
+Read from the wording with regular expressions; `rag.reading.question` reads the same questions from
 spaCy's parse for the answer's path. The two agree on most questions and differ on some (a
 "What ...?" question is a name or phrase to the parse, nothing to check here), so they stay
 apart until the claims check is measured on the parse's reading.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from rag.question import parser
+from rag.reading.question import parser
 from rag.text import content_stems
 
 _WH_QUESTION = re.compile(r"(who|whom|whose|what|which|when|where|why|how)\b", re.I)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rag.context import ContextSentence
+from rag.answering.context import ContextSentence
 from rag.types import iso_date
 
 
@@ -61,18 +61,19 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
     backend: str = ""
-    # The question's parts: {source, asks, finding, citations, status} each (`rag.parts`)
+    # The question's parts: {source, asks, finding, citations, status} each (`rag.answering.parts`)
     parts: list[dict[str, Any]] = field(default_factory=list)
-    # The publication window a relative time in the question named (rag.recency), if any.
+    # The publication window a relative time in the question named (rag.reading.recency), if any.
     window: dict[str, Any] | None = None
-    # Reports that differ on what the answer cites (rag.conflicts): {reason, citations} each.
+    # Reports that differ on what the answer cites (rag.answering.conflicts): {reason, citations}
+    # each.
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     # How the answer was made: "short" (a name, time or number, located), "claims" (written
     # claims, each checked), "parts" (a verdict composed from what each outlet says).
     mode: str = ""
     # A short answer: the model's probability of its reply, where the backend reports token
     # probabilities, and the probability that the answer is right, calibrated from it on the
-    # MultiHop-RAG dev split (rag.confidence). None where the backend reports none.
+    # MultiHop-RAG dev split (rag.answering.confidence). None where the backend reports none.
     reply_probability: float | None = None
     confidence: float | None = None
 

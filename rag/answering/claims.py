@@ -1,11 +1,11 @@
 """Written claims: the model writes its answer as JSON claims, each citing context sentences
 by number; each claim is checked in code as soon as it is read from the stream
-(`rag.citations.SupportChecker`), and only supported claims are shown. The path of any question
-that is neither decided by parts nor answered short, and of every question on the extractive
-backend.
+(`rag.answering.citations.SupportChecker`), and only supported claims are shown. The path of any
+question that is neither decided by parts nor answered short, and of every question on the
+extractive backend.
 
 `ClaimWriter.judge` is the model's reading of the answer one sentence gives a yes/no question,
-by which reports that differ are found (`rag.conflicts`).
+by which reports that differ are found (`rag.answering.conflicts`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 
-from rag.answer_types import Answer, AnswerSentence, Citation
-from rag.citations import COVERS_QUESTION, SOURCE_WORDS, SupportChecker
-from rag.claim_stream import Claim, ClaimReader, is_abstention, json_field, parse_answer
-from rag.context import ContextSentence, render_context
-from rag.errors import GeneratorUnavailable
-from rag.generators.base import GenerationRequest
-from rag.prompts import (
+from rag.answering.answer_types import Answer, AnswerSentence, Citation
+from rag.answering.citations import COVERS_QUESTION, SOURCE_WORDS, SupportChecker
+from rag.answering.claim_stream import Claim, ClaimReader, is_abstention, json_field, parse_answer
+from rag.answering.context import ContextSentence, render_context
+from rag.answering.prompts import (
     ANSWER_PREFILL,
     ANSWER_REST_GRAMMAR,
     ANSWER_SCHEMA,
@@ -30,7 +28,9 @@ from rag.prompts import (
     VERDICT_SYSTEM,
     VERDICT_USER,
 )
-from rag.stage import Event, Run, Stage
+from rag.answering.stage import Event, Run, Stage
+from rag.errors import GeneratorUnavailable
+from rag.generators.base import GenerationRequest
 from rag.text import content_stems
 from rag.types import Hit
 

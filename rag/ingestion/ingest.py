@@ -7,8 +7,8 @@ For each article whose content hash differs from the one the index holds:
   3. chunks of older versions of that article are deleted;
   4. the article record, with the new hash, is written last.
 The embedder's pass over each chunk also reads its sentences in context for directives
-(`rag.directives`); each chunk keeps what was found in it, and the article record carries the
-article's `flags`, so an answer needs no reading of its own.
+(`rag.ingestion.directives`); each chunk keeps what was found in it, and the article record carries
+the article's `flags`, so an answer needs no reading of its own.
 An unchanged article costs one look-up. A run killed anywhere leaves either the old article
 record (so the next run redoes steps 1-4, skipping chunks already written) or the new one
 (so there is nothing left to do): no duplicates, no orphans once the same input is ingested again.
@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunking import chunk_sentences, embed_text
 from rag.config import Settings
-from rag.directives import Found, chunk_spans, find_directives, flag_entry
-from rag.embedding import Embedder
-from rag.index import Index
-from rag.sentences import split_sentences
-from rag.types import Article, Chunk, ChunkRecord
+from rag.ingestion.chunking import chunk_sentences
+from rag.ingestion.directives import Found, chunk_spans, find_directives, flag_entry
+from rag.ingestion.sentences import split_sentences
+from rag.store.embedding import Embedder
+from rag.store.index import Index
+from rag.types import Article, Chunk, ChunkRecord, embed_text
 
 Progress = Callable[[int, int], None]  # (chunks done, chunks in all)
 

@@ -12,7 +12,7 @@ The reading uses spaCy's small English pipeline (`en_core_web_sm`, shipped on Py
   (the full name, or its brand before a " | " or " - " tagline: "The Independent" for "The
   Independent - Life and Style"). A source the question names in a reporting position ("the
   article from X", "a Bloomberg report", "reported by X", "according to X") that the index
-  does not hold is kept as unknown, so the answer can say so (`rag.sources`).
+  does not hold is kept as unknown, so the answer can say so (`rag.reading.sources`).
 * **parts**: a subordinate clause with its own marker ("..., while the article from The Verge
   indicates that ...", "... before Fortune mentioned that ...") is a part of its own; each
   part keeps the sources and the dates it names. "before"/"after" between two parts is a
@@ -28,8 +28,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from rag.recency import DATE_SHAPE, Window, date_window, recency
-from rag.sources import DOCUMENT_NOUNS, outlet_mentions, unknown_sources
+from rag.reading.recency import DATE_SHAPE, Window, date_window, recency
+from rag.reading.sources import DOCUMENT_NOUNS, outlet_mentions, unknown_sources
 
 YESNO, NAME, TIME, COUNT, REASON, OTHER = "yes/no", "name", "time", "count", "reason", "other"
 CHOICE = "choice"  # an alternative question: which of the predicates it offers holds
@@ -66,7 +66,9 @@ class Reading:
     parts: list[Part]
     relation: str | None = None  # "before"/"after": parts[0] relative to parts[1]
     unknown_sources: list[str] = field(default_factory=list)
-    window: Window | None = None  # the publication window a relative time names (rag.recency)
+    window: Window | None = (
+        None  # the publication window a relative time names (rag.reading.recency)
+    )
     person: bool = False  # the name asked for is a person's ("Who ...?", "Which N, who ...?")
     choice: bool = False  # it offers alternatives ("... X or Y?", "Between X and Y, which ...?")
     offered: tuple[str, ...] = ()  # outlets it asks to choose between ("Between X and Y, which")

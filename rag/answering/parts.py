@@ -4,7 +4,7 @@
 publication window that part names (the window is dropped when nothing in it matches: a
 question's date may be a day off its article's). `decide` answers a yes/no question about what
 named outlets report ("Does the article from X suggest that ...?"): each part's finding is the
-sentence of its outlet's articles that best supports the part's claim (`rag.support`), and
+sentence of its outlet's articles that best supports the part's claim (`rag.answering.support`), and
 the verdict is composed from the findings in code:
 
 * every part supported -> "Yes", citing each part's sentence;
@@ -26,16 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer_types import Answer, AnswerSentence, Citation
-from rag.confidence import verdict_confidence
+from rag.answering.answer_types import Answer, AnswerSentence, Citation
+from rag.answering.confidence import verdict_confidence
+from rag.answering.context import ContextSentence, is_heading
+from rag.answering.prompts import ABSTAIN_TEXT, NOTHING_FROM
+from rag.answering.stage import Event, Run, Stage
+from rag.answering.support import SupportModel, default_model, features
 from rag.config import Settings
-from rag.context import ContextSentence, is_heading
 from rag.generators.base import Generator
-from rag.prompts import ABSTAIN_TEXT, NOTHING_FROM
-from rag.question import YESNO, Part, Reading, read_question
-from rag.retrieve import Retriever, check_question
-from rag.stage import Event, Run, Stage
-from rag.support import SupportModel, default_model, features
+from rag.reading.question import YESNO, Part, Reading, read_question
+from rag.retrieval.retrieve import Retriever, check_question
 from rag.types import Filters, Hit, iso_date
 
 SUPPORTED, NOT_SUPPORTED, MISSING = "supported", "not supported", "missing"
@@ -254,7 +254,7 @@ class Decider(Stage):
 
     def stream(self, run: Run, reading: Reading, evidence: list[PartEvidence]) -> Iterator[Event]:
         """A yes/no question about what named outlets report: a finding per part, cited, and
-        the verdict composed from them (`rag.parts`)."""
+        the verdict composed from them (`rag.answering.parts`)."""
         t = run.mark("retrieve_ms", run.started)
         numbers: dict[str, int] = {}
         citations: list[Citation] = []

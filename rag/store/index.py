@@ -1,5 +1,5 @@
-"""A Newsdesk index in Chroma: with `rag.folders` (which finds it), the only module that speaks
-Chroma.
+"""A Newsdesk index in Chroma: with `rag.store.folders` (which finds it), the only module that
+speaks Chroma.
 
 An index is three collections: `chunks` (one record a chunk: our embedding, the chunk's text,
 its article's metadata and its sentence spans), `articles` (one record an article: the body
@@ -7,7 +7,7 @@ and metadata, plus the content hash that marks it complete) and `writes` (one re
 finished write, so every process can tell it has missed one). Embedded, an index is the folder
 `indexes/<name>/`; against a Chroma server (settings.chroma_host), it is the collections
 `<name>.chunks`, `<name>.articles` and `<name>.writes` on that server. Beside them is the
-lexical index (rag/lexical.py): `indexes/<name>/lexical/`, or `<index_dir>/.lexical/<name>/`
+lexical index (rag/store/lexical.py): `indexes/<name>/lexical/`, or `<index_dir>/.lexical/<name>/`
 with a server. Processes sharing that folder share it; a process with a folder of its own (a
 replica) catches up with the writes of the others before it searches.
 
@@ -27,14 +27,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from rag.chunking import embed_text
 from rag.config import Settings
 from rag.errors import (
     UnknownArticle,
 )
-from rag.folders import check_chunk_settings, lexical_path, open_collections
-from rag.lexical import LexicalIndex, Snapshot
-from rag.types import Article, ChunkRecord, Filters
+from rag.store.folders import check_chunk_settings, lexical_path, open_collections
+from rag.store.lexical import LexicalIndex, Snapshot
+from rag.types import Article, ChunkRecord, Filters, embed_text
 
 # Chroma needs an embedding on every record; article records are looked up by id only.
 _NO_VECTOR = [1.0]
@@ -389,7 +388,8 @@ class Index:
             # chunks searchable by BM25, and whether that index is in step with the chunks
             "lexical_chunks": lexical.count() if lexical is not None else 0,
             "lexical_in_step": lexical is not None and lexical.generation == self.generation,
-            # articles holding sentences that tell their reader what to do (`rag.directives`)
+            # articles holding sentences that tell their reader what to do
+            # (`rag.ingestion.directives`)
             "flagged": self.flagged(),
             **{k: v for k, v in self.built_with.items() if k != "generation"},
         }

@@ -29,14 +29,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.context import ContextSentence, header_line, question_terms, relevance
-from rag.question import COUNT, NAME, TIME, parser
+from rag.answering.context import ContextSentence, header_line, question_terms, relevance
+from rag.reading.question import COUNT, NAME, TIME, parser
 
 _WORD = re.compile(r"\w+")
 _CAPITALISED = re.compile(r"(?<!\w)[A-Z][\w’'-]{2,}")
 # Words the answer may carry that the source need not: SQuAD's normalisation drops articles.
 _ARTICLES = frozenset(["a", "an", "the"])
-# What the model replies when the sentences do not say (rag.prompts.SHORT_SYSTEM).
+# What the model replies when the sentences do not say (rag.answering.prompts.SHORT_SYSTEM).
 NOT_STATED = "not stated"
 PERSON = "PERSON"  # spaCy's entity label for people
 CHOICE_CAP = 40  # names a choice offers at most, the most named first; "not stated" besides

@@ -1,6 +1,6 @@
 """Hybrid retrieval: dense search in Chroma fused with BM25 by reciprocal rank fusion.
 
-Dense search finds paraphrases; BM25 (rag/lexical.py) finds the names, numbers and outlet
+Dense search finds paraphrases; BM25 (rag/store/lexical.py) finds the names, numbers and outlet
 names that a small embedding model blurs. Both read only complete articles: the lexical index
 holds the chunks of those, and dense hits are read from it by id.
 """
@@ -12,10 +12,10 @@ from dataclasses import replace
 from typing import Any
 
 from rag.config import Settings
-from rag.directives import Found, flag_entry, keeps_out, read_article
-from rag.embedding import Embedder
 from rag.errors import EmptyQuestion, InvalidQuestion, QuestionTooLong, UnknownArticle
-from rag.index import Index
+from rag.ingestion.directives import Found, flag_entry, keeps_out, read_article
+from rag.store.embedding import Embedder
+from rag.store.index import Index
 from rag.types import ChunkRecord, Filters, Hit, Sentence, sentence_id
 
 MAX_QUESTION_CHARS = 2000
@@ -90,8 +90,8 @@ class Retriever:
 
     def without_instructions(self, hits: Sequence[Hit]) -> list[Hit]:
         """The hits without the sentences ingest flagged for telling their reader what to do or
-        say rather than reporting (`rag.directives`): none of them is evidence, and none is
-        cited. Where one was sure enough, or stood in the headline, the rest of the article was
+        say rather than reporting (`rag.ingestion.directives`): none of them is evidence, and none
+        is cited. Where one was sure enough, or stood in the headline, the rest of the article was
         written by the same hand, and its hits are left out whole. An article indexed without
         its flags, by an older ingest, is read for them now."""
         ids = sorted({h.article_id for h in hits})

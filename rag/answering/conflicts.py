@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer_types import Answer, AnswerSentence, Citation
-from rag.context import ContextSentence
-from rag.parts import attribution
-from rag.prompts import REPORTS_DIFFER
-from rag.question import COUNT, NAME, TIME, YESNO, parser
-from rag.stage import CLOSEST
+from rag.answering.answer_types import Answer, AnswerSentence, Citation
+from rag.answering.context import ContextSentence
+from rag.answering.parts import attribution
+from rag.answering.prompts import REPORTS_DIFFER
+from rag.answering.stage import CLOSEST
+from rag.reading.question import COUNT, NAME, TIME, YESNO, parser
 
 NUMBER, NAMED, WHEN = "number", "name", "time"
 # What a value is masked with before two sentences are compared: a word of its kind.

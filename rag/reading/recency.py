@@ -11,7 +11,8 @@ the request's time (`now`, else the clock), in UTC: a day, week, month or year i
 calendar period, cut at `now`; "since X" runs from X to now, "before X" up to X, and "the past
 three days" from three days before now. An absolute date ("October 7, 2023") names no
 window of asking: it is what a part of the question reports on, and `date_window` turns it into
-that part's window (the day, with a day's slack either side), for its evidence (rag.question).
+that part's window (the day, with a day's slack either side), for its evidence
+(rag.reading.question).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Where indexes live: an index name or folder resolved to a Chroma client (a folder under
 `index_dir`, or a Chroma server when settings.chroma_host is set), the folder of its lexical
-index, listing the indexes of a folder and dropping one. `rag.index` opens what this returns.
+index, listing the indexes of a folder and dropping one. `rag.store.index` opens what this returns.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rag.chunking import CHUNKER_VERSION
 from rag.config import Settings
 from rag.errors import (
     ChunkSettingsMismatch,
@@ -20,6 +19,7 @@ from rag.errors import (
     NotAnIndex,
     UnknownIndex,
 )
+from rag.types import CHUNKER_VERSION
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 INDEX_FORMAT = 1

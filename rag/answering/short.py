@@ -1,25 +1,26 @@
 """Short answers: the name, time or number a question asks for, read by the model and located.
 
 The model reads the context and replies with the answer alone (a few tokens, no written
-claims). The reply is then located in the sentences it read (`rag.names.locate`): the sentence
-that holds it, word for word, is its citation, so the citation is right by construction. A
+claims). The reply is then located in the sentences it read (`rag.answering.names.locate`): the
+sentence that holds it, word for word, is its citation, so the citation is right by construction. A
 reply found in nothing read, or that only repeats the question, is not shown as fact. With
 `choose_unlocated` set, the model is asked again: the same prompt with the names (dates,
 amounts) the sentences hold of the kind asked for listed after the question, its reply held to
-one of them or "not stated" by a grammar (`rag.names.choices`); the name it chooses is located
-like any reply. It is off by default: the packaged 1.5B, made to choose, answers what the news
-does not say more often than it finds a name it missed (docs/eval/README.md).
+one of them or "not stated" by a grammar (`rag.answering.names.choices`); the name it chooses is
+located like any reply. It is off by default: the packaged 1.5B, made to choose, answers what the
+news does not say more often than it finds a name it missed (docs/eval/README.md).
 
-A name the articles found share more than the reply takes its place (`rag.names.corroborated`),
-and the answer is cited from each article read that names it (`rag.names.witnesses`).
+A name the articles found share more than the reply takes its place
+(`rag.answering.names.corroborated`), and the answer is cited from each article read that names it
+(`rag.answering.names.witnesses`).
 
 A question that offers a choice between outlets ("Between the TechCrunch report and The Verge
 report ..., which news source reported ...?") is answered by the articles rather than the
 model's pick: the offered outlet whose articles best support what the question asks the
-chosen one did (the parts' support model, `rag.parts.find`) is the answer (`_choose`).
+chosen one did (the parts' support model, `rag.answering.parts.find`) is the answer (`_choose`).
 
 The reply's probability (the product of its tokens' probabilities, where the backend reports
-them) is what its confidence is calibrated from (`rag.confidence`).
+them) is what its confidence is calibrated from (`rag.answering.confidence`).
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
-from rag.answer_types import AnswerSentence
-from rag.confidence import calibrated, corroborated_confidence, too_unsure
-from rag.context import ContextSentence, render_context
-from rag.generators.base import GenerationRequest
-from rag.names import (
+from rag.answering.answer_types import AnswerSentence
+from rag.answering.confidence import calibrated, corroborated_confidence, too_unsure
+from rag.answering.context import ContextSentence, render_context
+from rag.answering.names import (
     NOT_STATED,
     Located,
     choices,
@@ -44,8 +44,8 @@ from rag.names import (
     says_nothing,
     witnesses,
 )
-from rag.parts import SUPPORTED, PartEvidence, candidates_of, find
-from rag.prompts import (
+from rag.answering.parts import SUPPORTED, PartEvidence, candidates_of, find
+from rag.answering.prompts import (
     ABSTAIN_TEXT,
     SHORT_CHOICE,
     SHORT_GRAMMAR,
@@ -53,8 +53,9 @@ from rag.prompts import (
     SHORT_USER,
     SHORT_WITHHELD,
 )
-from rag.question import NAME, Part, Reading
-from rag.stage import Event, Run, Stage
+from rag.answering.stage import Event, Run, Stage
+from rag.generators.base import GenerationRequest
+from rag.reading.question import NAME, Part, Reading
 from rag.types import Hit
 
 SHORT_MAX_TOKENS = 24  # a name or a date; a reply cut here is unlikely to be located
@@ -84,7 +85,8 @@ class ShortAnswerer(Stage):
     def stream(
         self, run: Run, context: list[ContextSentence], news: Sequence[Hit], t: float
     ) -> Iterator[Event]:
-        """The answer alone, from the model, located in the sentences it read (`rag.short`)."""
+        """The answer alone, from the model, located in the sentences it read
+        (`rag.answering.short`)."""
         request = GenerationRequest(
             messages=short_messages(context, run.standalone),
             max_tokens=SHORT_MAX_TOKENS,
@@ -150,8 +152,8 @@ class ShortAnswerer(Stage):
         self, reading: Reading, run: Run, located: Located, picks: list[str], news: Sequence[Hit]
     ) -> tuple[Located, float | None]:
         """Between the outlets the question offers, the one whose articles best support what
-        it asks the chosen one did (`rag.parts.find` over each outlet's articles found for the
-        question), cited by that sentence, in place of the reply's pick when it is another
+        it asks the chosen one did (`rag.answering.parts.find` over each outlet's articles found
+        for the question), cited by that sentence, in place of the reply's pick when it is another
         and supports it well enough to count as saying it; its confidence is then that support
         score (None: the model's). The answer is the outlet's name as the index holds it."""
         offered, asked = reading.offered, reading.asked
@@ -217,7 +219,7 @@ class ShortAnswerer(Stage):
         (`corroborated`), cited where it stands. Its probability is the model's for that
         name: the same prompt, the reply held to it by a grammar (the prompt is read from the
         cache). A backend without grammars gives it none. `found`: the sentences of the
-        articles found (`rag.parts.candidates_of`)."""
+        articles found (`rag.answering.parts.candidates_of`)."""
         better = corroborated(
             located.text,
             run.standalone,

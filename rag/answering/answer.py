@@ -1,17 +1,17 @@
 """Question in, grounded answer out: retrieve -> select context -> generate -> verify.
 
 Four paths (`Answer.mode`): a yes/no question about what named outlets report is decided by
-parts (`rag.parts`, no model); a question asking for a name, a time or a number is answered
-short by a language model and located in what it read (`rag.short`); a question offering
-alternatives ("agree or disagree?") is answered with one of them (`rag.alternatives`); any
-other question, or any question on the extractive backend, is answered in written claims,
-each checked (`rag.claims`). This module reads the question, retrieves, gates, chooses the
-context and the path, and reads the answer for reports that differ (`rag.conflicts`); each
-path is a `rag.stage.Stage` of its own.
+parts (`rag.answering.parts`, no model); a question asking for a name, a time or a number is
+answered short by a language model and located in what it read (`rag.answering.short`); a question
+offering alternatives ("agree or disagree?") is answered with one of them
+(`rag.answering.alternatives`); any other question, or any question on the extractive backend, is
+answered in written claims, each checked (`rag.answering.claims`). This module reads the question,
+retrieves, gates, chooses the context and the path, and reads the answer for reports that differ
+(`rag.answering.conflicts`); each path is a `rag.answering.stage.Stage` of its own.
 
 `Answerer.stream` yields events as they happen: `evidence` (the context sentences the model
 will read, each as a citation numbered as in the prompt, before any model call), `token`
-(answer text as it is generated; a short answer's text once it is located, `rag.short`),
+(answer text as it is generated; a short answer's text once it is located, `rag.answering.short`),
 `sentence` (a claim checked: supported or not, with its citation numbers), `citation` (each
 source sentence once, as soon as a claim citing it passes the check), `verdict` (the "Yes." or
 "No." the answer opens with when its first supported claim states a yes/no question without
@@ -24,7 +24,7 @@ The answer abstains ("The indexed news does not say.") when retrieval finds noth
 question, when none of its claims survives the support check, or when those that do are beside
 the point (no name for "Who ...?", no time for "When ...?": `SupportChecker.gives_answer`).
 A short answer abstains when the model says the sentences do not give it, when its reply only
-repeats the question, stands in no sentence it read, or is too unsure (`rag.confidence`).
+repeats the question, stands in no sentence it read, or is too unsure (`rag.answering.confidence`).
 """
 
 from __future__ import annotations
@@ -37,16 +37,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from rag.alternatives import AlternativeAnswerer
-from rag.answer_types import Answer, Citation
-from rag.claims import ClaimWriter
-from rag.config import Settings
-from rag.conflicts import show_conflicts
-from rag.context import ContextSentence, select_context
-from rag.errors import UnsupportedLanguage
-from rag.followup import standalone
-from rag.generators.base import GenerationRequest, Generator
-from rag.parts import (
+from rag.answering.alternatives import AlternativeAnswerer
+from rag.answering.answer_types import Answer, Citation
+from rag.answering.claims import ClaimWriter
+from rag.answering.conflicts import show_conflicts
+from rag.answering.context import ContextSentence, select_context
+from rag.answering.followup import standalone
+from rag.answering.parts import (
     Decider,
     candidates_of,
     decides,
@@ -54,13 +51,16 @@ from rag.parts import (
     merged_hits,
     parts_found,
 )
-from rag.prompts import ANSWER_SYSTEM, ANSWER_USER, NOTHING_FROM, SHORT_SYSTEM, SHORT_USER
-from rag.question import CHOICE, COUNT, NAME, TIME, YESNO, Reading, read_question
-from rag.recency import Window
-from rag.retrieve import Retriever, check_history, check_question
-from rag.short import ShortAnswerer
+from rag.answering.prompts import ANSWER_SYSTEM, ANSWER_USER, NOTHING_FROM, SHORT_SYSTEM, SHORT_USER
+from rag.answering.short import ShortAnswerer
+from rag.answering.stage import Event, Run, Stage
+from rag.config import Settings
+from rag.errors import UnsupportedLanguage
+from rag.generators.base import GenerationRequest, Generator
+from rag.reading.question import CHOICE, COUNT, NAME, TIME, YESNO, Reading, read_question
+from rag.reading.recency import Window
+from rag.retrieval.retrieve import Retriever, check_history, check_question
 from rag.slots import Slots
-from rag.stage import Event, Run, Stage
 from rag.text import foreign_language
 from rag.types import Filters, Hit
 
@@ -235,7 +235,8 @@ class Answerer(Stage):
     def select_context(
         self, question: str, news: Sequence[Hit], budget: int | None = None
     ) -> list[ContextSentence]:
-        """The sentences the model may cite: `rag.context.select_context` under the budget."""
+        """The sentences the model may cite: `rag.answering.context.select_context` under the
+        budget."""
         return select_context(
             question,
             news,

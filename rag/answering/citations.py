@@ -1,4 +1,4 @@
-"""Check every claim of a model's written answer in code (`rag.claim_stream` reads them).
+"""Check every claim of a model's written answer in code (`rag.answering.claim_stream` reads them).
 
 A claim is shown as a cited fact only if its cited context sentences support it:
   * every citation names a sentence that was in the context (others are discarded);
@@ -15,8 +15,8 @@ A claim that fails is re-cited to the context sentence that does support it, if 
 is otherwise marked unsupported (the answer pipeline drops it).
 A verdict ("Yes, ...") must cite sentences that hold enough of its question, and no sentence
 of the context may state the question the other way round.
-Last, the supported claims together must give what the question asks for (`rag.asks`), where
-that can be seen in the words: a name not in the question for "Who ...?" or "Which company
+Last, the supported claims together must give what the question asks for (`rag.answering.asks`),
+where that can be seen in the words: a name not in the question for "Who ...?" or "Which company
 ...?", a time for "When ...?", a count of what was asked about for "How many ...?", a reason
 for "Why ...?". A true sentence beside the point is not an answer. A claim that states a yes/no
 question without a verdict implies one (`implied_verdict`).
@@ -29,10 +29,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from rag.asks import asks_for, is_yes_no_question, stem, what_is_counted
-from rag.claim_stream import Claim, normal
-from rag.context import ContextSentence
-from rag.question import parser
+from rag.answering.asks import asks_for, is_yes_no_question, stem, what_is_counted
+from rag.answering.claim_stream import Claim, normal
+from rag.answering.context import ContextSentence
+from rag.reading.question import parser
 from rag.text import content_stems, names, numbers, words
 from rag.types import Hit, iso_date
 

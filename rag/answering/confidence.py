@@ -8,10 +8,10 @@ cross-validates better; either way a more probable reply is never the less trust
 the confidence below which a short answer is withheld. Between knots the confidence is read
 off the line joining them.
 
-A name that replaced the model's reply because more articles name it (`rag.names.corroborated`)
-is another population: the model's probability for it is low by construction (it preferred
-another). Its confidence is the share of such names that were right on dev (with one right
-and one wrong added, as the counts are small), kept as `corroborated`.
+A name that replaced the model's reply because more articles name it
+(`rag.answering.names.corroborated`) is another population: the model's probability for it is low by
+construction (it preferred another). Its confidence is the share of such names that were right on
+dev (with one right and one wrong added, as the counts are small), kept as `corroborated`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _verdicts() -> dict:
 
 
 def verdict_confidence(said: str, scores: Sequence[float]) -> float | None:
-    """The chance that a verdict composed from the parts' findings (`rag.parts`) is right,
+    """The chance that a verdict composed from the parts' findings (`rag.answering.parts`) is right,
     given the lowest support score among them: the weakest part a "Yes" stands on, or the
     part a "No" finds unsupported. None: no calibration fitted for this verdict."""
     fit = _verdicts().get(said)

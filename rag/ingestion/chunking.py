@@ -3,7 +3,8 @@
 Chunks overlap by a few sentences so a fact that spans a boundary is still found whole. The
 packer works on our `Sentence` objects rather than strings (langchain's splitters return bare
 strings) because every chunk must know exactly which sentences, with offsets, it holds.
-Bump CHUNKER_VERSION whenever the output for the same input can change: indexes record it.
+Bump `rag.types.CHUNKER_VERSION` whenever the output for the same input can change: indexes
+record it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.types import Chunk, Sentence
-
-CHUNKER_VERSION = 1
 
 
 def chunk_sentences(
@@ -50,8 +49,3 @@ def chunk_sentences(
             break
         start = max(end - overlap, start + 1)
     return chunks
-
-
-def embed_text(title: str, text: str) -> str:
-    """What the embedder sees for a chunk: the headline gives the passage its topic."""
-    return f"{title}\n{text}"

@@ -32,7 +32,8 @@ Both probes and both thresholds are fitted by `bench/directive_fit.py` on
 corpus articles) and on half of the corpus articles, and kept in `directive_model.json` beside
 this file; the same script measures them on real news sentences they were not fitted on and
 on the planted sentences written after the fit. Ingest records what it finds as the article's
-`flags` (`rag.ingest`); retrieval leaves it out (`rag.retrieve.Retriever.without_instructions`).
+`flags` (`rag.ingestion.ingest`); retrieval leaves it out
+(`rag.retrieval.retrieve.Retriever.without_instructions`).
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.chunking import embed_text
-from rag.types import Sentence
+from rag.types import Sentence, embed_text
 
 MODEL_PATH = Path(__file__).with_name("directive_model.json")
 REASON = "addresses whoever reads or answers from this page and tells them what to do or say"

@@ -5,7 +5,7 @@ An outlet is matched by its full name or its brand before a " | " or " - " tagli
 Independent" for "The Independent - Life and Style"), with any quote marks around it. A name
 in a reporting position ("the article from X", "an article in X", "a Bloomberg report",
 "reported by X", "according to X") that the index does not hold is unknown, so the answer can
-say it has nothing from it. Read with spaCy's parse of the question (`rag.question`).
+say it has nothing from it. Read with spaCy's parse of the question (`rag.reading.question`).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ class Embedder(Protocol):
 
     # An embedder may also offer `embed_spans(texts, spans)` (MiniLM does): the same vectors
     # and, from the same pass, one for each span, by which ingest reads every sentence for
-    # directives (`rag.directives`). Without it an index's articles carry no flags.
+    # directives (`rag.ingestion.directives`). Without it an index's articles carry no flags.
 
 
 class MiniLM:

@@ -1,6 +1,6 @@
 """Alternative questions: "did the review agree or disagree ...?" is answered with one of them.
 
-A question whose predicate offers alternatives (`rag.question`, kind CHOICE: "agree or
+A question whose predicate offers alternatives (`rag.reading.question`, kind CHOICE: "agree or
 disagree", "consistent or inconsistent") asks which holds; "Yes" or "No" answers nothing. The
 model reads the context as for a short answer, with the alternatives listed after the
 question, and its reply is held to one of them or "not stated" by a grammar (where the backend
@@ -8,7 +8,7 @@ takes one; elsewhere a reply that is none of them is said to be so and not shown
 is a judgement over the reports read, not a phrase any of them writes, so it cites each
 report's sentence closest to the question: that of each outlet the question names, else of
 the articles read most about it. Its confidence is calibrated from the reply's probability as
-a short answer's is (`rag.confidence`).
+a short answer's is (`rag.answering.confidence`).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 
-from rag.answer_types import AnswerSentence
-from rag.confidence import calibrated, too_unsure
-from rag.context import ContextSentence, question_terms, relevance
+from rag.answering.answer_types import AnswerSentence
+from rag.answering.confidence import calibrated, too_unsure
+from rag.answering.context import ContextSentence, question_terms, relevance
+from rag.answering.names import NOT_STATED, answer_words
+from rag.answering.prompts import ABSTAIN_TEXT, SHORT_CHOICE
+from rag.answering.short import SHORT_MAX_TOKENS, probability, short_messages
+from rag.answering.stage import Event, Run, Stage
 from rag.generators.base import GenerationRequest
-from rag.names import NOT_STATED, answer_words
-from rag.prompts import ABSTAIN_TEXT, SHORT_CHOICE
-from rag.short import SHORT_MAX_TOKENS, probability, short_messages
-from rag.stage import Event, Run, Stage
 from rag.types import Hit
 
 CHOICE_MODE = "choice"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.claim_stream import json_field, parse_answer
+from rag.answering.claim_stream import json_field, parse_answer
+from rag.answering.prompts import REWRITE_SCHEMA, REWRITE_SYSTEM, REWRITE_USER
 from rag.generators.base import GenerationRequest, Generator
-from rag.prompts import REWRITE_SCHEMA, REWRITE_SYSTEM, REWRITE_USER
-from rag.retrieve import MAX_QUESTION_CHARS
+from rag.retrieval.retrieve import MAX_QUESTION_CHARS
 
 REFERS_BACK = re.compile(
     r"^(and|but|so|also|what about|how about)\b|\b(it|its|they|them|their|he|him|his|she|"

@@ -1,11 +1,11 @@
 """What every way of answering shares: the run of one question (its wording and timings), the
 events it streams, and the abstention.
 
-A question goes one of four ways (`rag.answer`): decided by parts (`rag.parts`), answered
-short and located (`rag.short`), answered with one of the alternatives it offers
-(`rag.alternatives`), or written as claims, each checked (`rag.claims`). Each way is
-a `Stage` holding the model, the settings and the embedder; each streams `Event`s and ends with
-a `done` event carrying the `Answer`.
+A question goes one of four ways (`rag.answering.answer`): decided by parts (`rag.answering.parts`),
+answered short and located (`rag.answering.short`), answered with one of the alternatives it offers
+(`rag.answering.alternatives`), or written as claims, each checked (`rag.answering.claims`). Each
+way is a `Stage` holding the model, the settings and the embedder; each streams `Event`s and ends
+with a `done` event carrying the `Answer`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from rag.answer_types import Answer, AnswerSentence, Citation
+from rag.answering.answer_types import Answer, AnswerSentence, Citation
+from rag.answering.context import ContextSentence
+from rag.answering.prompts import ABSTAIN_TEXT
 from rag.config import Settings
-from rag.context import ContextSentence
-from rag.embedding import Embedder
 from rag.generators.base import Generator
-from rag.prompts import ABSTAIN_TEXT
-from rag.question import Reading
+from rag.reading.question import Reading
+from rag.store.embedding import Embedder
 
 Event = tuple[str, dict[str, Any]]
 CLOSEST = 3  # context sentences an abstention shows as related, and reads for reports that differ
@@ -34,8 +34,8 @@ class Run:
     standalone: str
     started: float
     timings: dict[str, float] = field(default_factory=dict)
-    kind: str = ""  # what the question asks for (rag.question)
-    reading: Reading | None = None  # how the question was read (rag.question)
+    kind: str = ""  # what the question asks for (rag.reading.question)
+    reading: Reading | None = None  # how the question was read (rag.reading.question)
 
     def mark(self, name: str, since: float) -> float:
         now = time.perf_counter()
