@@ -205,8 +205,8 @@ def test_an_article_indexed_without_flags_is_read_when_it_is_retrieved(tmp_path,
 
 def test_a_flag_keeps_out_its_sentence_or_its_whole_article(tmp_path, embedder) -> None:
     """A sentence flagged at the lower level is no evidence while the rest of its article is;
-    one flagged at the upper level keeps the whole article out, as does a flag an older ingest
-    stored (no `scope`)."""
+    one flagged at the upper level keeps the whole article out, as do a flagged headline and a
+    flag an older ingest stored (no `scope`)."""
     from rag.config import Settings
     from rag.desk import Desk
     from rag.types import Article
@@ -228,6 +228,7 @@ def test_a_flag_keeps_out_its_sentence_or_its_whole_article(tmp_path, embedder) 
     assert one is not None and one["scope"] == SENTENCE
     assert evidence(one) == ["Sam Altman gave the keynote on Monday."]
     assert evidence(flag_entry(["a#1"], False, True) or {}) == []
+    assert evidence(flag_entry([], True, False) or {}) == []  # the headline heads it all
     assert evidence({k: v for k, v in one.items() if k != "scope"}) == []
 
 

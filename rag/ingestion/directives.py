@@ -24,8 +24,10 @@ which at most 1% of real news sentences score, on the corpus half it was fitted 
 sentence is never evidence: an answer neither reads nor cites it. At or above
 `article_threshold` (above every real news sentence of the fitting half, and reached by at
 most 1% of the written look-alikes: quoted and reported orders, shopping-guide imperatives)
-the article was written to steer its reader and none of it is evidence. A false alarm at the
-lower level costs one sentence; only a sure one costs an article.
+the article was written to steer its reader and none of it is evidence; so it is when the
+headline is flagged at either level, since the headline heads every passage the model reads.
+A false alarm in the body at the lower level costs one sentence; only a sure one costs an
+article.
 
 Both probes and both thresholds are fitted by `bench/directive_fit.py` on
 `eval/sets/directives-train.jsonl` and the planted sentences measured before (each set into
@@ -181,15 +183,15 @@ def read_article(embedder: Any, title: str, sentences: Sequence[Sentence], body:
 
 def flag_entry(sentence_ids: Sequence[str], headline: bool, article: bool) -> dict[str, Any] | None:
     """The `flags` entry of an article holding directives, or None. `scope`: what answers
-    leave out, the listed sentences (a headline stays the article's name) or the whole
-    article."""
+    leave out, the listed sentences or the whole article. A flagged headline takes the whole
+    article: it heads every passage of it the model reads, so it cannot be left out alone."""
     if not sentence_ids and not headline:
         return None
     return {
         "kind": "directive",
         "sentence_ids": list(sentence_ids),
         "headline": headline,
-        "scope": ARTICLE if article else SENTENCE,
+        "scope": ARTICLE if article or headline else SENTENCE,
         "reason": REASON,
     }
 
