@@ -153,6 +153,34 @@ def test_before_and_after_are_relations_between_parts() -> None:
     assert after.parts[0].sources == ("TechCrunch",)
 
 
+def test_two_reports_set_side_by_side_are_two_parts_asked_the_same() -> None:
+    opening = read_question(
+        "Between the TechCrunch report on the port strike published on March 3, 2023, and "
+        "The Verge report on the dock workers published on May 9, 2023, was there a change in "
+        "how the union's demands were described?",
+        OUTLETS,
+    )
+    assert opening.kind == YESNO
+    assert [p.sources for p in opening.parts] == [("TechCrunch",), ("The Verge",)]
+    march, may = (int(datetime(2023, m, d, tzinfo=UTC).timestamp()) for m, d in ((3, 3), (5, 9)))
+    first, second = opening.parts
+    assert first.after is not None and first.before is not None
+    assert second.after is not None and second.before is not None
+    assert first.after < march < first.before and second.after < may < second.before
+    asked = "a change in how the union's demands were described"
+    assert first.text == f"the port strike; {asked}"
+    assert second.text == f"the dock workers; {asked}"
+    # the phrase inside the question; the outlet named outside it reports both
+    inside = read_question(
+        "Has the tone of Sporting News changed between the article published on October 2, "
+        "2023, about ticket prices, and the one from November 20, 2023, about travel?",
+        OUTLETS,
+    )
+    assert [p.sources for p in inside.parts] == [("Sporting News",), ("Sporting News",)]
+    assert all("published on" not in p.text and "2023" not in p.text for p in inside.parts)
+    assert all(p.text.endswith("the tone changed") for p in inside.parts)
+
+
 def test_a_brand_names_every_outlet_it_heads() -> None:
     reading = read_question("What did The Independent say about Taylor Swift?", OUTLETS)
     assert reading.sources == ("The Independent - Life and Style",)
