@@ -51,6 +51,19 @@ def test_kinds() -> None:
     assert read_question(choice, OUTLETS).kind == NAME
     when = "According to The Verge's review of the phone, when will it go on sale?"
     assert read_question(when, OUTLETS).kind == TIME
+    # ... a participle opens it as well as a preposition
+    considering = (
+        "Considering the TechCrunch report on the merger and The Verge review of the phone, "
+        "which company, praised for its camera, is expected to cut prices?"
+    )
+    assert read_question(considering, OUTLETS).kind == NAME
+    assert read_question("According to TechCrunch, who leads the company?", OUTLETS).kind == NAME
+    # a wh-word inside the phrase that an inverted clause follows is relative: a verdict
+    relative = (
+        "Considering the report from TechCrunch, which covered the launch, did The Verge say "
+        "the phone sold well?"
+    )
+    assert read_question(relative, OUTLETS).kind == YESNO
 
 
 def test_a_question_asking_for_a_person_is_read_as_one() -> None:

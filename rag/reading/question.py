@@ -148,11 +148,14 @@ def _kind(doc) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
         # "Who is the man who ..., is accused ..., and ...?": a question that opens with a
         # wh-pronoun asks for what it stands for, however the clauses after it are parsed.
         return NAME, doc[0]
-    if len(doc) and doc[0].tag_ == "IN":
-        # "Between A and B, which outlet ...?", "According to X, who ...?": an opening phrase
-        # set off by a comma, then the question itself, however the parser attached them.
+    if len(doc) and doc[0].tag_ in ("IN", "VBG", "VBN"):
+        # "Between A and B, which outlet ...?", "According to X, who ...?", "Considering X,
+        # which ...?": an opening prepositional or participial phrase set off by a comma, then
+        # the question itself, however the parser attached them.
         asked = next((t for t in doc[2:] if doc[t.i - 1].text == "," and t.tag_ in _WH), None)
-        if asked is not None:
+        # a wh-word the phrase holds ("According to X, which reported Y, did Z ...?") is
+        # relative when an inverted clause follows it: that clause is the question
+        if asked is not None and not _inverted_after_phrase(doc, asked.i):
             return _wh_kind(asked), asked
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
     if root is None:
@@ -163,6 +166,8 @@ def _kind(doc) -> tuple[str, Any]:  # type: ignore[no-untyped-def]
     for token in doc[: limit + 1]:
         if token.i in aside:  # "After X explained how ..., did Y ...?": not the main clause
             continue
+        if token.head.dep_ == "relcl" and token.head.i > token.i:
+            continue  # a relative pronoun ("X, which reported Y, ..."): not what is asked
         if token.tag_ in _WH:
             return _wh_kind(token), token
     auxiliaries = [c for c in root.children if c.dep_ in ("aux", "auxpass")]
@@ -234,11 +239,12 @@ def _wh_kind(token) -> str:  # type: ignore[no-untyped-def]
     return {"when": TIME, "why": REASON, "where": NAME}.get(lower, OTHER)
 
 
-def _inverted_after_phrase(doc) -> bool:  # type: ignore[no-untyped-def]
+def _inverted_after_phrase(doc, start: int = 2) -> bool:  # type: ignore[no-untyped-def]
     """An opening phrase set off by a comma, then an inverted clause: "Between A and B, was
     there ...", "After A reported X, did B ...". A finite verb right after the comma with its
-    subject after it is the inversion of a question, however the parser attached the phrase."""
-    for token in doc[2:]:
+    subject after it is the inversion of a question, however the parser attached the phrase.
+    `start`: the token from which to look."""
+    for token in doc[max(start, 2) :]:
         if token.tag_ not in FINITE or doc[token.i - 1].text != ",":
             continue
         around = list(token.children)
