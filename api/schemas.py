@@ -169,7 +169,7 @@ class AnswerOut(BaseModel):
     parts: list[PartOut] = []
     window: WindowOut | None = None
     conflicts: list[ConflictOut] = []
-    mode: str = ""  # "short", "choice", "claims" or "parts": how it was made
+    mode: str = ""  # "short", "choice", "picked", "claims" or "parts": how it was made
     reply_probability: float | None = None  # a short answer: the model's probability of it
     confidence: float | None = None  # ... and the calibrated probability that it is right
 

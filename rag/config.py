@@ -6,6 +6,7 @@ Library code receives a `Settings` and never reads the environment itself.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,12 @@ class Settings(BaseSettings):
         description="A question asking who, which, what, when or how many is answered by a "
         "language model with the name, time or number alone, located in the sentences it "
         "read (rag/answering/short.py); off: it writes cited claims like any other question.",
+    )
+    statement_answers: Literal["picked", "claims"] = Field(
+        "picked",
+        description="A question whose answer is a statement (why, how, what happened) is "
+        "answered by the context sentence a language model points to by quoting its opening "
+        "(picked, rag/answering/picked.py), or in written claims, each checked (claims).",
     )
     short_context_tokens: int = Field(
         500,

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from bench.servers import free_port
+from rag.answering.answer import Answerer
 from rag.config import Settings
 from rag.desk import Desk
 from rag.errors import GeneratorUnavailable
@@ -101,7 +102,8 @@ def test_follow_up_is_rewritten_before_retrieval(desk: Desk) -> None:
 
 
 def test_stream_yields_tokens_before_done(desk: Desk) -> None:
-    events = list(desk.answerer().stream("How has Kyiv described similar Russian offers?"))
+    # a yes/no question naming no outlet: written claims, streamed as they are written
+    events = list(desk.answerer().stream("Is Russia open to discussing issues beyond territory?"))
     kinds = [k for k, _ in events]
     assert kinds[-1] == "done" and "token" in kinds
     assert kinds.index("token") < kinds.index("done")
@@ -126,6 +128,25 @@ def test_a_who_question_gets_the_name_cited_where_it_stands(desk: Desk, backend:
     assert 0 < answer.reply_probability <= 1 and 0 <= answer.confidence <= 1
     kinds = [k for k, _ in events]
     assert kinds.index("citation") < kinds.index("token") < kinds.index("sentence")
+
+
+@pytest.mark.parametrize("backend", ["llamacpp", "openai"])
+def test_a_statement_picked_is_a_sentence_read_shown_whole(desk: Desk, backend: str) -> None:
+    """Held to the numbers read by a grammar in-process, replying freely over HTTP: either
+    way the answer is one sentence the model read, in its source's words, or an abstention."""
+    on = desk.settings.model_copy(update={"statement_answers": "picked"})
+    answerer = Answerer(desk.retriever(), desk.generator(backend), on)
+    events = list(answerer.stream("How has Kyiv described similar Russian offers in the past?"))
+    answer = events[-1][1]["answer"]
+    assert answer.mode.startswith("picked")
+    assert_grounded(desk, answer)
+    evidence = next(p["sentences"] for k, p in events if k == "evidence")
+    if answer.abstained:
+        assert answer.citations == []
+        return
+    (citation,) = answer.citations
+    assert answer.text == f"{citation.text} [1]"
+    assert citation.text in [s["text"] for s in evidence]  # one of the sentences it read
 
 
 def test_dead_backend_is_a_named_503(tmp_path: Path, embedder) -> None:

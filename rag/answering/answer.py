@@ -1,11 +1,13 @@
 """Question in, grounded answer out: retrieve -> select context -> generate -> verify.
 
-Four paths (`Answer.mode`): a yes/no question about what named outlets report is decided by
+Five paths (`Answer.mode`): a yes/no question about what named outlets report is decided by
 parts (`rag.answering.parts`, no model); a question asking for a name, a time or a number is
 answered short by a language model and located in what it read (`rag.answering.short`); a question
 offering alternatives ("agree or disagree?") is answered with one of them
-(`rag.answering.alternatives`); any other question, or any question on the extractive backend, is
-answered in written claims, each checked (`rag.answering.claims`). This module reads the question,
+(`rag.answering.alternatives`); with `statement_answers="picked"`, a question asking why or how
+is answered by the sentence the model points to (`rag.answering.picked`); any other question,
+or any question on the extractive backend, is answered in written claims, each checked
+(`rag.answering.claims`). This module reads the question,
 retrieves, gates, chooses the context and the path, and reads the answer for reports that differ
 (`rag.answering.conflicts`); each path is a `rag.answering.stage.Stage` of its own.
 
@@ -51,13 +53,32 @@ from rag.answering.parts import (
     merged_hits,
     parts_found,
 )
-from rag.answering.prompts import ANSWER_SYSTEM, ANSWER_USER, NOTHING_FROM, SHORT_SYSTEM, SHORT_USER
+from rag.answering.picked import SentencePicker
+from rag.answering.prompts import (
+    ANSWER_SYSTEM,
+    ANSWER_USER,
+    NOTHING_FROM,
+    PICK_SYSTEM,
+    PICK_USER,
+    SHORT_SYSTEM,
+    SHORT_USER,
+)
 from rag.answering.short import ShortAnswerer
 from rag.answering.stage import Event, Run, Stage
 from rag.config import Settings
 from rag.errors import UnsupportedLanguage
 from rag.generators.base import GenerationRequest, Generator
-from rag.reading.question import CHOICE, COUNT, NAME, TIME, YESNO, Reading, read_question
+from rag.reading.question import (
+    CHOICE,
+    COUNT,
+    NAME,
+    OTHER,
+    REASON,
+    TIME,
+    YESNO,
+    Reading,
+    read_question,
+)
 from rag.reading.recency import Window
 from rag.retrieval.retrieve import Retriever, check_history, check_question
 from rag.slots import Slots
@@ -67,6 +88,7 @@ from rag.types import Filters, Hit
 SHORT_KINDS = (NAME, TIME, COUNT)  # questions answered by a name, a time or a number
 # and those answered as briefly: by one of the alternatives the question offers
 BRIEF_KINDS = (*SHORT_KINDS, CHOICE)
+STATEMENT_KINDS = (REASON, OTHER)  # answered by a statement: why, how, what happened
 
 
 def prime(generator: Generator) -> None:
@@ -75,7 +97,8 @@ def prime(generator: Generator) -> None:
     does not pay for them."""
     if not getattr(generator, "caches_prompt", False):
         return
-    for system, user in ((ANSWER_SYSTEM, ANSWER_USER), (SHORT_SYSTEM, SHORT_USER)):
+    prompts = ((ANSWER_SYSTEM, ANSWER_USER), (SHORT_SYSTEM, SHORT_USER), (PICK_SYSTEM, PICK_USER))
+    for system, user in prompts:
         request = GenerationRequest(
             messages=[
                 {"role": "system", "content": system},
@@ -112,6 +135,7 @@ class Answerer(Stage):
         self.short = ShortAnswerer(generator, settings, retriever.embedder)
         self.alternatives = AlternativeAnswerer(generator, settings, retriever.embedder)
         self.claims = ClaimWriter(generator, settings, retriever.embedder)
+        self.picker = SentencePicker(generator, settings, retriever.embedder)
 
     def answer(
         self, question: str, history: Sequence[dict[str, str]] = (), **kwargs: Any
@@ -187,7 +211,8 @@ class Answerer(Stage):
         t = run.mark("retrieve_ms", started)
         news = self.retriever.without_instructions(hits)
         brief = self._answers_short(reading)
-        budget = self.settings.short_context_tokens if brief else None
+        picks = self._picks_statement(reading)
+        budget = self.settings.short_context_tokens if brief or picks else None
         context = self.select_context(run.standalone, news, budget)
         run.timings["context_sentences"] = len(context)
         t = run.mark("context_ms", t)
@@ -200,6 +225,8 @@ class Answerer(Stage):
         generate = self.claims.stream
         if brief:
             generate = self.alternatives.stream if reading.kind == CHOICE else self.short.stream
+        elif picks:
+            generate = self.picker.stream
         with self._slot(run):
             for kind, payload in generate(run, context, news, time.perf_counter()):
                 if kind == "done":
@@ -252,6 +279,13 @@ class Answerer(Stage):
     def _answers_short(self, reading: Reading) -> bool:
         return (
             self.settings.short_answers and self.generator.uses_llm and reading.kind in BRIEF_KINDS
+        )
+
+    def _picks_statement(self, reading: Reading) -> bool:
+        return (
+            self.settings.statement_answers == "picked"
+            and self.generator.uses_llm
+            and reading.kind in STATEMENT_KINDS
         )
 
     def _relevant(self, hits: Sequence[Hit], context: Sequence[ContextSentence]) -> bool:

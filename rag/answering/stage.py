@@ -1,9 +1,10 @@
 """What every way of answering shares: the run of one question (its wording and timings), the
 events it streams, and the abstention.
 
-A question goes one of four ways (`rag.answering.answer`): decided by parts (`rag.answering.parts`),
+A question goes one of five ways (`rag.answering.answer`): decided by parts (`rag.answering.parts`),
 answered short and located (`rag.answering.short`), answered with one of the alternatives it offers
-(`rag.answering.alternatives`), or written as claims, each checked (`rag.answering.claims`). Each
+(`rag.answering.alternatives`), answered by the sentence the model points to
+(`rag.answering.picked`), or written as claims, each checked (`rag.answering.claims`). Each
 way is a `Stage` holding the model, the settings and the embedder; each streams `Event`s and ends
 with a `done` event carrying the `Answer`.
 """
