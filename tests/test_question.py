@@ -105,6 +105,10 @@ def test_an_alternative_question_offers_its_predicates_as_the_answers() -> None:
     remain = "Does the advice of both sources on the strike remain consistent or inconsistent?"
     assert read_question(remain).alternatives == ("consistent", "inconsistent")
     assert read_question("Is the stock rising or falling?").kind == CHOICE
+    # two inverted clauses joined by "or" offer what each says
+    clauses = "Has the port's schedule remained reliable, or has there been a change in it?"
+    assert read_question(clauses).alternatives == ("reliable", "change")
+    assert read_question("Did the talks succeed, or did they collapse?").kind == CHOICE
     for verdict in (
         "Did Apple or Google win the case?",
         "Was the match played in Sydney or Melbourne?",

@@ -202,7 +202,28 @@ def _alternatives(doc) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
             and first.dep_ in _PREDICATES
         ):
             return first.lower_, second.lower_
+        # two inverted clauses: "Has X remained consistent, or has there been a change?"
+        clause = second.head if second.dep_ in ("aux", "auxpass") else None
+        if (
+            doc[token.i - 1].text == ","
+            and clause is not None
+            and clause.dep_ == "conj"
+            and clause.head == token.head
+            and token.head.dep_ == "ROOT"
+            and (one := _predicate(token.head)) is not None
+            and (other := _predicate(clause)) is not None
+        ):
+            return one.lower_, other.lower_
     return ()
+
+
+def _predicate(head):  # type: ignore[no-untyped-def]
+    """What a clause says of its subject: its complement ("remained consistent", "has been a
+    change"), else its verb; None for an auxiliary without one."""
+    complement = next((c for c in head.children if c.dep_ in ("acomp", "attr", "oprd")), None)
+    if complement is not None:
+        return complement
+    return head if head.pos_ == "VERB" else None
 
 
 def _asked_clause(wh) -> str:  # type: ignore[no-untyped-def]
