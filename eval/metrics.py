@@ -35,6 +35,7 @@ from eval.sets import GoldItem
 # so a fragment like "Yes." cannot match half the corpus.
 MIN_CONTAINED_CHARS = 20
 YES_NO = {"yes", "no"}
+TRUTH = {"true": "yes", "false": "no"}  # a gold verdict is sometimes written so
 
 
 @dataclass
@@ -158,9 +159,14 @@ def contains(prediction: str, gold: str) -> bool:
 
 
 def yes_no(text: str) -> str | None:
-    """Yes or no, when the text starts with one of them; else None."""
+    """Yes or no, when the text starts with one of them, or is "True" (yes) or "False" (no)
+    alone; else None."""
     tokens = normalise(text).split()
-    return tokens[0] if tokens and tokens[0] in YES_NO else None
+    if not tokens:
+        return None
+    if tokens[0] in YES_NO:
+        return tokens[0]
+    return TRUTH.get(tokens[0]) if len(tokens) == 1 else None
 
 
 def _plain(text: str) -> str:

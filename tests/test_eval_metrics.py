@@ -97,6 +97,11 @@ def test_yes_no_match_reads_the_first_word() -> None:
     # words does not count.
     assert m.yes_no_match(gold("No"), pred("Ukraine will not negotiate. [1]")) == 0.0
     assert m.yes_no_match(gold("Moscow"), pred("Yes")) is None
+    # a gold verdict written "True" or "False" is a yes or a no
+    assert m.yes_no_match(gold("True"), pred("Yes. [1]")) == 1.0
+    assert m.yes_no_match(gold("False"), pred("Yes. [1]")) == 0.0
+    assert m.correct(gold("True"), pred("Yes. [1]")) == 1.0
+    assert m.yes_no_match(gold("True Detective"), pred("Yes")) is None  # a name, not a verdict
 
 
 def test_correct_combines_abstention_yes_no_and_containment() -> None:
