@@ -79,19 +79,17 @@ def compared(doc, mentions: Iterable[tuple[int, int]]) -> list[tuple[int, int, s
         return []
     main = next((t for t in doc[2:] if t.tag_ in FINITE and doc[t.i - 1].text == ","), None)
     if doc[0].dep_ == "prep" and main is not None:
-        head, first, last = doc[0], 0, main.i - 1  # the opening phrase, up to its comma
-        rest = main.idx
+        head, last, rest = doc[0], main.i - 1, main.idx  # the opening phrase, up to its comma
     else:
         head = next((t for t in doc if t.lower_ == "between" and t.dep_ == "prep"), None)
         if head is None:
             return []
-        first, last = head.i, len(doc) - (doc[-1].text == "?")
-        rest = doc[last].idx if last < len(doc) else len(doc.text)
-    start, end = doc[first].idx, doc[last].idx if last < len(doc) else len(doc.text)
+        last, rest = len(doc) - (doc[-1].text == "?"), None  # to the end of the question
+    start, end = head.idx, doc[last].idx if last < len(doc) else len(doc.text)
     named = [*mentions] + [(m.start(), m.end()) for m in DATE_SHAPE.finditer(doc.text, start, end)]
     joints = [
         t
-        for t in doc[first + 1 : last]
+        for t in doc[head.i + 1 : last]
         if t.dep_ == "cc"
         and not any(s <= t.idx < e for s, e in mentions)
         and any(start <= s and e <= t.idx for s, e in named)
@@ -104,11 +102,18 @@ def compared(doc, mentions: Iterable[tuple[int, int]]) -> list[tuple[int, int, s
     set_off = [t for t in joints if doc[t.i - 1].text == ","]
     joint = (level or set_off or joints)[-1].idx
     spans = [(0, start, None), (start, joint, BOTH), (joint, end, BOTH)]
-    spans.append((rest, len(doc.text), None))
+    spans.append((end if rest is None else rest, len(doc.text), None))
     return [(a, b, mark) for a, b, mark in spans if doc.text[a:b].strip(" ,;?")]
 
 
-def side_by_side(parts: list[Part]) -> list[Part]:
+def joined(parts: list[Part]) -> list[Part]:
+    """The parts as the answer reads them: two set side by side each take what the rest asks
+    (`_side_by_side`); otherwise a part with no source or date joins its neighbour
+    (`_merge_sourceless`)."""
+    return _side_by_side(parts) if any(p.mark == BOTH for p in parts) else _merge_sourceless(parts)
+
+
+def _side_by_side(parts: list[Part]) -> list[Part]:
     """Two things set side by side (marked BOTH), each asked what the rest of the question
     asks, and each reported by the sources the rest names when it names none itself."""
     asked = [p for p in parts if p.mark != BOTH]
@@ -129,7 +134,7 @@ def side_by_side(parts: list[Part]) -> list[Part]:
     ]
 
 
-def merge_sourceless(parts: list[Part]) -> list[Part]:
+def _merge_sourceless(parts: list[Part]) -> list[Part]:
     """A part that names no source and no date belongs with the part before it (or after, at
     the start): only a source (held by the index or not) or a date gives a part its own
     evidence."""

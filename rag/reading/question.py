@@ -29,17 +29,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from rag.reading.clauses import (
-    BOTH,
-    FINITE,
-    ORDER_MARKS,
-    Part,
-    claim_text,
-    clauses,
-    compared,
-    merge_sourceless,
-    side_by_side,
-)
+from rag.reading.clauses import FINITE, ORDER_MARKS, Part, claim_text, clauses, compared, joined
 from rag.reading.recency import Window, date_window, recency
 from rag.reading.sources import outlet_mentions, unknown_sources
 
@@ -114,7 +104,7 @@ def read_question(
                 tuple(dict.fromkeys(name for name, at in unknown if start <= at < end)),
             )
         )
-    parts = side_by_side(parts) if any(p.mark == BOTH for p in parts) else merge_sourceless(parts)
+    parts = joined(parts)
     relation = None
     if kind == YESNO and len(parts) == 2 and all(p.outlets for p in parts):
         mark = parts[1].mark
