@@ -4,11 +4,11 @@ Five paths (`Answer.mode`): a yes/no question about what named outlets report is
 parts (`rag.answering.parts`, no model); a question asking for a name, a time or a number is
 answered short by a language model and located in what it read (`rag.answering.short`); a question
 offering alternatives ("agree or disagree?") is answered with one of them
-(`rag.answering.alternatives`); with `statement_answers="picked"`, a question asking why or how
-is answered by the sentence the model points to (`rag.answering.picked`); any other question,
-or any question on the extractive backend, is answered in written claims, each checked
-(`rag.answering.claims`). This module reads the question,
-retrieves, gates, chooses the context and the path, and reads the answer for reports that differ
+(`rag.answering.alternatives`); a question asking why or how is answered by the sentence the
+model points to (`rag.answering.picked`; `statement_answers="claims"` writes claims instead);
+any other question, or any question on the extractive backend, is answered in written claims,
+each checked (`rag.answering.claims`). This module reads the question, retrieves, gates,
+chooses the context and the path, and reads the answer for reports that differ
 (`rag.answering.conflicts`); each path is a `rag.answering.stage.Stage` of its own.
 
 `Answerer.stream` yields events as they happen: `evidence` (the context sentences the model
