@@ -168,4 +168,14 @@ def create_app(settings: Settings | None = None, desk: Desk | None = None) -> Fa
     def widget() -> FileResponse:
         return FileResponse(STATIC / "widget.js", media_type="application/javascript")
 
+    @app.get("/widget.css", include_in_schema=False)
+    def widget_styles() -> FileResponse:
+        # Read by the widget with fetch from whatever page embeds it: a public file, like the
+        # script, so any origin may read it (no credentials are sent or allowed).
+        return FileResponse(
+            STATIC / "widget.css",
+            media_type="text/css",
+            headers={"Access-Control-Allow-Origin": "*"},
+        )
+
     return app

@@ -284,6 +284,11 @@ def test_health_ready_metrics_and_pages(client: TestClient) -> None:
     assert "newsdesk_generator_queue_waiting" in metrics
     assert client.get("/").status_code == 200
     assert client.get("/widget.js").headers["content-type"].startswith("application/javascript")
+    # The widget's styles are read by the widget from any page that embeds it.
+    styles = client.get("/widget.css", headers={"Origin": "https://publisher.example"})
+    assert styles.headers["content-type"].startswith("text/css")
+    assert styles.headers["access-control-allow-origin"] == "*"
+    assert ":host{" in styles.text
     assert client.get("/openapi.json").status_code == 200
     assert client.get("/nowhere").json()["error"] == "NotFound"
 

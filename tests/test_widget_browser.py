@@ -215,6 +215,18 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
         )
     )
 
+    # A publisher whose Content-Security-Policy allows the service's script and requests but
+    # no inline styles: the widget's own styles must still apply.
+    policy = f"default-src 'self'; script-src {app}; connect-src {app}; style-src 'self'"
+    (pages / "strict.html").write_text(
+        f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
+<title>Strict host</title></head>
+<body><h1>Strict host</h1><script src="{app}/widget.js" async></script></body></html>
+"""
+    )
+
     host_server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", host_port), partial(_Quiet, directory=str(pages))
     )
@@ -550,6 +562,20 @@ def test_phone_viewport(page: Any, servers: dict[str, str]) -> None:
     assert no.get_attribute("data-abstained") == "true"
     assert_fits(page, "#panel", MOBILE)
     page.screenshot(path=str(ARTIFACTS / "widget-mobile-abstained.png"), animations="disabled")
+
+
+def test_styles_apply_on_a_page_that_forbids_inline_styles(
+    page: Any, servers: dict[str, str]
+) -> None:
+    open_widget(page, f"{servers['host']}/strict.html")
+    launcher = page.locator("#launcher")
+    assert launcher.evaluate("e => getComputedStyle(e).position") == "fixed"
+    panel = page.locator("#panel")
+    assert panel.evaluate("e => getComputedStyle(e).position") == "fixed"
+    answer = ask(page, QUESTION)
+    assert answer.get_attribute("data-abstained") == "false"
+    size = answer.locator(".a-text .s").first.evaluate("e => getComputedStyle(e).fontSize")
+    assert size == "15px"
 
 
 def test_answer_renders_while_the_stream_is_open(page: Any, servers: dict[str, str]) -> None:

@@ -8,8 +8,9 @@
  *   data-newsdesk-index  the index to ask (default: the service's default index)
  *   data-newsdesk-key    an API key, sent as X-API-Key (only if the service asks for one)
  *
- * Everything lives in an open shadow root with its own CSS, so the host page's CSS cannot
- * reach in and the widget's CSS cannot leak out. Answers stream from POST /v1/ask/stream
+ * Everything lives in an open shadow root with its own CSS (widget.css, fetched from where
+ * this script came from), so the host page's CSS cannot reach in and the widget's CSS cannot
+ * leak out. Answers stream from POST /v1/ask/stream
  * (Server-Sent Events read with fetch); sources come from GET /v1/articles/{id}.
  * Each stream event is also dispatched on the host element as a `newsdesk:event` CustomEvent
  * ({type, data}), after the widget has updated its view, for pages that want to observe it.
@@ -33,173 +34,8 @@
   var MAX_HISTORY = 12; // turns sent with a follow-up (the service reads the last few)
 
   // ---------------------------------------------------------------------------------------
-  // Styles: px units only (a host page's html{font-size} must not scale the widget).
-  var CSS = [
-    ":host{all:initial !important;display:block !important;position:fixed !important;",
-    "right:0 !important;bottom:0 !important;width:0 !important;height:0 !important;",
-    "margin:0 !important;padding:0 !important;border:0 !important;transform:none !important;",
-    "filter:none !important;opacity:1 !important;visibility:visible !important;",
-    "z-index:2147483000 !important;contain:none !important}",
-    "*,*::before,*::after{box-sizing:border-box}",
-    "[hidden]{display:none !important}",
-    ".root{--accent:#1d4ed8;--accent-ink:#fff;--accent-soft:#e8efff;--ink:#17202e;",
-    "--muted:#5b6474;--faint:#8a93a3;--line:#e3e6ec;--bg:#fff;--bg2:#f5f7fa;",
-    "font:15px/1.55 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif,",
-    "'Apple Color Emoji','Segoe UI Emoji','Noto Color Emoji';",
-    "color:var(--ink);font-weight:400;font-style:normal;letter-spacing:normal;text-align:left;",
-    "text-transform:none;text-decoration:none;word-spacing:normal;direction:ltr;",
-    "-webkit-font-smoothing:antialiased}",
-    "button,textarea,input{font:inherit;color:inherit;letter-spacing:inherit}",
-    "button{cursor:pointer}",
-    ":focus-visible{outline:3px solid #f59e0b;outline-offset:2px}",
-    ".sr{position:absolute !important;width:1px;height:1px;margin:-1px;padding:0;",
-    "overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}",
-
-    /* launcher */
-    ".launcher{position:fixed;right:20px;bottom:20px;display:flex;align-items:center;gap:8px;",
-    "height:52px;padding:0 20px 0 16px;border:0;border-radius:26px;background:var(--accent);",
-    "color:var(--accent-ink);font-size:15px;font-weight:600;",
-    "box-shadow:0 8px 24px rgba(29,78,216,.35),0 2px 6px rgba(0,0,0,.15);",
-    "transition:transform .15s ease,box-shadow .15s ease}",
-    ".launcher:hover{transform:translateY(-1px);box-shadow:0 10px 28px rgba(29,78,216,.42),0 2px 6px rgba(0,0,0,.15)}",
-    ".launcher svg{width:22px;height:22px;flex:none}",
-    ".launcher[aria-expanded=true] .l-open,.launcher[aria-expanded=false] .l-close{display:none}",
-    ".launcher[aria-expanded=true]{width:52px;padding:0;justify-content:center}",
-    ".launcher[aria-expanded=true] .l-text{display:none}",
-
-    /* panel */
-    ".panel{position:fixed;right:20px;bottom:84px;width:400px;height:640px;",
-    "max-height:calc(100vh - 104px);max-width:calc(100vw - 40px);display:flex;flex-direction:column;",
-    "background:var(--bg);border:1px solid var(--line);border-radius:16px;overflow:hidden;",
-    "box-shadow:0 24px 60px rgba(15,23,42,.22),0 4px 14px rgba(15,23,42,.08);",
-    "animation:nd-in .18s ease-out}",
-    "@keyframes nd-in{from{opacity:0;transform:translateY(8px)}to{opacity:1;transform:none}}",
-    "@media (max-width:480px),(max-height:560px){.panel{inset:0;right:0;bottom:0;width:100%;",
-    "height:100%;max-width:none;max-height:none;border-radius:0;border:0}",
-    ".root.open .launcher{display:none}}",
-    "@media (prefers-reduced-motion:reduce){.panel,.launcher{animation:none;transition:none}}",
-
-    ".head{display:flex;align-items:center;gap:10px;padding:12px 10px 12px 16px;",
-    "border-bottom:1px solid var(--line);background:var(--bg);flex:none}",
-    ".logo{width:34px;height:34px;border-radius:10px;background:var(--accent);color:#fff;",
-    "display:flex;align-items:center;justify-content:center;flex:none}",
-    ".logo svg{width:20px;height:20px}",
-    ".titles{flex:1;min-width:0}",
-    ".title{margin:0;font-size:16px;font-weight:700;line-height:1.2}",
-    ".subtitle{margin:2px 0 0;font-size:12.5px;color:var(--muted);line-height:1.3}",
-    ".icon-btn{width:36px;height:36px;flex:none;display:flex;align-items:center;justify-content:center;",
-    "border:0;border-radius:10px;background:transparent;color:var(--muted)}",
-    ".icon-btn:hover{background:var(--bg2);color:var(--ink)}",
-    ".icon-btn svg{width:20px;height:20px}",
-
-    ".body{position:relative;flex:1;min-height:0;display:flex;flex-direction:column}",
-    ".log{flex:1;min-height:0;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:14px;",
-    "overscroll-behavior:contain}",
-    ".welcome{color:var(--muted);font-size:14px;background:var(--bg2);border-radius:12px;padding:12px 14px}",
-    ".welcome strong{color:var(--ink);display:block;font-size:15px;margin-bottom:2px}",
-
-    ".q{align-self:flex-end;max-width:85%;background:var(--accent);color:var(--accent-ink);",
-    "padding:9px 14px;border-radius:16px 16px 4px 16px;white-space:pre-wrap;overflow-wrap:anywhere}",
-    ".a{align-self:flex-start;max-width:100%;width:100%}",
-    ".a-text{margin:0;overflow-wrap:anywhere}",
-    ".s.provisional{color:var(--faint)}",
-    ".s.verified{color:var(--ink)}",
-    ".s.rejected,.s.in-part{display:none}",
-    ".thinking{display:flex;align-items:center;gap:8px;color:var(--muted);font-size:13.5px}",
-    ".a-text:not(:empty)+.thinking{margin-top:8px}",
-    ".dots{display:inline-flex;gap:3px}",
-    ".dots i{width:6px;height:6px;border-radius:50%;background:var(--faint);animation:nd-b 1s infinite ease-in-out}",
-    ".dots i:nth-child(2){animation-delay:.15s}.dots i:nth-child(3){animation-delay:.3s}",
-    "@keyframes nd-b{0%,80%,100%{opacity:.3}40%{opacity:1}}",
-    /* raised by relative positioning, so a marker never stretches its line */
-    "sup{vertical-align:baseline;position:relative;top:-6px;line-height:0;font-size:inherit}",
-    ".cite{display:inline-flex;align-items:center;justify-content:center;min-width:18px;height:17px;",
-    "margin:0 0 0 2px;padding:0 5px;border:0;border-radius:9px;background:var(--accent-soft);",
-    "color:var(--accent);font-size:11px;font-weight:700;line-height:1;vertical-align:baseline}",
-    ".cite:hover,.cite[aria-expanded=true]{background:var(--accent);color:#fff}",
-    ".note{margin:8px 0 0;font-size:12.5px;color:var(--muted)}",
-    /* the findings of a question asked in parts: one row per outlet, its status on the left */
-    ".parts{margin:10px 0 0;padding:0;list-style:none;display:flex;flex-direction:column;gap:6px}",
-    ".part{border-left:3px solid var(--line);padding:2px 0 2px 10px;font-size:13.5px;line-height:1.45}",
-    ".part[data-status=supported]{border-left-color:#2f8f5b}",
-    ".part[data-status='not supported']{border-left-color:#c27a12}",
-    ".part[data-status=missing]{border-left-color:var(--faint);color:var(--muted)}",
-    ".part-head{display:block;font-size:11.5px;font-weight:700;letter-spacing:.04em;color:var(--muted)}",
-
-    ".sources{margin:10px 0 0;padding:0;list-style:none;display:flex;flex-direction:column;gap:6px}",
-    ".sources-label{margin:12px 0 0;font-size:11.5px;font-weight:700;letter-spacing:.06em;",
-    "text-transform:uppercase;color:var(--faint)}",
-    ".src{display:flex;gap:10px;width:100%;text-align:left;align-items:flex-start;padding:8px 10px;",
-    "border:1px solid var(--line);border-radius:10px;background:var(--bg)}",
-    ".src:hover{border-color:#c3ccdb;background:var(--bg2)}",
-    ".src-n{flex:none;min-width:20px;height:20px;border-radius:10px;background:var(--accent-soft);",
-    "color:var(--accent);font-size:11px;font-weight:700;display:flex;align-items:center;justify-content:center}",
-    ".src-main{min-width:0;display:flex;flex-direction:column}",
-    ".src-title{font-size:13.5px;font-weight:600;line-height:1.35}",
-    ".src-meta{font-size:12px;color:var(--muted)}",
-    ".src-quote{font-size:13px;color:var(--muted);line-height:1.4;margin:2px 0;display:-webkit-box;",
-    "-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}",
-    ".a.abstained .src-quote{-webkit-line-clamp:4;margin-top:0}",
-
-    ".a.abstained .box{background:#f4f4f1;border:1px dashed #c8c8bf;border-radius:12px;padding:12px 14px;color:#4a4f57}",
-    ".abstain-head{display:flex;gap:8px;align-items:center;font-weight:600;color:#3f444c}",
-    ".abstain-head svg{width:18px;height:18px;flex:none;color:#8a8f98}",
-    ".abstain-sub{margin:4px 0 0;font-size:13px;color:var(--muted)}",
-    ".confidence{margin-left:6px;font-size:12px;color:var(--muted)}",
-    ".read{margin-top:8px;font-size:12px;color:var(--muted)}",
-    ".read summary{cursor:pointer}",
-    ".read-list{margin:4px 0 0;padding-left:18px}",
-    ".read-where{font-weight:600}",
-    ".a.abstained .sources-label{margin-top:12px}",
-    ".a.abstained .src{background:#fbfbf9;border-color:#e2e2dc}",
-
-    ".err{background:#fdeeee;border:1px solid #f3c4c4;border-left:4px solid #c42b2b;border-radius:10px;",
-    "padding:10px 12px;color:#7d1d1d;font-size:14px}",
-    ".err strong{display:block;color:#6b1414}",
-    ".err .retry{margin-top:8px;padding:5px 12px;border:1px solid #d99;border-radius:8px;background:#fff;",
-    "color:#7d1d1d;font-size:13px;font-weight:600}",
-
-    /* composer */
-    ".composer{flex:none;display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;",
-    "border-top:1px solid var(--line);background:var(--bg)}",
-    ".input{flex:1;min-width:0;resize:none;height:44px;max-height:120px;padding:11px 14px;",
-    "border:1px solid #cfd5df;border-radius:12px;background:#fff;color:var(--ink);line-height:20px;",
-    "font-size:15px;outline:none}",
-    ".input:focus{border-color:var(--accent);box-shadow:0 0 0 3px rgba(29,78,216,.18)}",
-    ".input::placeholder{color:var(--faint)}",
-    ".send{width:44px;height:44px;flex:none;border:0;border-radius:12px;background:var(--accent);",
-    "color:#fff;display:flex;align-items:center;justify-content:center}",
-    ".send:disabled{background:#b9c3d6;cursor:default}",
-    ".send svg{width:20px;height:20px}",
-    ".send .i-stop{display:none}.send.busy .i-stop{display:block}.send.busy .i-send{display:none}",
-    ".fine{flex:none;margin:0;padding:0 12px 10px;font-size:11.5px;color:var(--faint);text-align:center}",
-
-    /* source view */
-    ".source{position:absolute;inset:0;background:var(--bg);display:flex;flex-direction:column;",
-    "animation:nd-in .15s ease-out}",
-    ".source-bar{flex:none;display:flex;align-items:center;gap:6px;padding:8px 10px;border-bottom:1px solid var(--line)}",
-    ".back{display:flex;align-items:center;gap:6px;padding:7px 10px;border:0;border-radius:8px;",
-    "background:transparent;color:var(--accent);font-weight:600;font-size:14px}",
-    ".back:hover{background:var(--accent-soft)}",
-    ".back svg{width:18px;height:18px}",
-    ".source-label{margin-left:auto;padding-right:6px;font-size:12px;color:var(--faint);font-weight:600}",
-    ".source-scroll{flex:1;min-height:0;overflow-y:auto;padding:16px 18px 20px}",
-    ".s-title{margin:0;font-size:18px;line-height:1.3;font-weight:700;outline:none}",
-    ".s-meta{margin:6px 0 0;font-size:13px;color:var(--muted)}",
-    ".s-link{display:inline-flex;align-items:center;gap:4px;margin-top:8px;color:var(--accent);",
-    "font-size:14px;font-weight:600;text-decoration:none}",
-    ".s-link:hover{text-decoration:underline}",
-    ".s-paras{margin-top:14px}",
-    ".s-para{margin:0 0 12px;font-size:15px;line-height:1.65;color:#2c3442;white-space:pre-wrap;overflow-wrap:anywhere}",
-    ".s-para.context{color:#8a93a3}",
-    ".s-para.cited{border-left:3px solid var(--accent);padding-left:12px;color:var(--ink)}",
-    "mark{background:#fff0a6;color:#111;padding:1px 2px;border-radius:3px;",
-    "box-decoration-break:clone;-webkit-box-decoration-break:clone}",
-    ".s-more{margin-top:4px;padding:6px 12px;border:1px solid var(--line);border-radius:8px;background:var(--bg);",
-    "color:var(--ink);font-size:13px;font-weight:600}",
-    ".s-more:hover{background:var(--bg2)}",
-    ".s-status{color:var(--muted);font-size:14px;margin-top:12px}",
-  ].join("\n");
+  // Styles: widget.css, served beside this script, read before the widget is shown.
+  var STYLES = new URL("widget.css", (script && script.src) || BASE + "/").href;
 
   var ICONS = {
     chat:
@@ -356,7 +192,6 @@
   // ---------------------------------------------------------------------------------------
   var host = document.createElement("newsdesk-widget");
   var root = host.attachShadow({ mode: "open" });
-  root.appendChild(el("style", { text: CSS }));
 
   var status = el("div", { class: "sr", role: "status", "aria-live": "polite" });
   var launcher = el("button", {
@@ -1107,8 +942,38 @@
   });
 
   // ---------------------------------------------------------------------------------------
+  function styled() {
+    // The widget's own styles, read before it is shown (an unstyled widget is never seen):
+    // adopted by the shadow root where the browser can (a page's Content-Security-Policy on
+    // inline styles does not reach a constructed sheet), else a <style> inside it.
+    return fetch(STYLES, { credentials: "omit" })
+      .then(function (res) {
+        if (!res.ok) throw new Error("HTTP " + res.status);
+        return res.text();
+      })
+      .then(function (text) {
+        var constructable =
+          "adoptedStyleSheets" in root &&
+          typeof CSSStyleSheet === "function" &&
+          "replaceSync" in CSSStyleSheet.prototype;
+        if (constructable) {
+          var sheet = new CSSStyleSheet();
+          sheet.replaceSync(text);
+          root.adoptedStyleSheets = [sheet];
+        } else {
+          root.insertBefore(el("style", { text: text }), root.firstChild);
+        }
+      });
+  }
   function mount() {
-    (document.body || document.documentElement).appendChild(host);
+    styled().then(
+      function () {
+        (document.body || document.documentElement).appendChild(host);
+      },
+      function (err) {
+        console.error("Newsdesk widget: no styles from " + STYLES + " (" + err.message + ")");
+      }
+    );
   }
   if (document.body) mount();
   else document.addEventListener("DOMContentLoaded", mount);
