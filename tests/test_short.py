@@ -201,6 +201,10 @@ def test_a_reply_that_repeats_the_question_answers_nothing(seed_desk: Desk) -> N
     assert answer.text.endswith("only repeats the question.") and answer.timings["repeats"] == 1
 
 
+# The whole context read at once, where a test counts what the model was asked.
+ONE_READING = {"short_first_tokens": 0}
+
+
 class ChoosingReply(ScriptedReply):
     """A backend that holds its reply to a request's grammar, as llama.cpp's does: it replies
     freely with `reply`, and under a grammar of alternatives with `choice` when the grammar
@@ -227,7 +231,7 @@ def test_a_reply_that_stands_nowhere_is_asked_again_as_a_choice(seed_desk: Desk)
     """The model replies with what the question holds; asked again with the names the
     sentences hold listed and its reply held to them (or "not stated"), its choice is
     located and cited like any reply."""
-    on = seed_desk.settings.model_copy(update={"choose_unlocated": True})
+    on = seed_desk.settings.model_copy(update={"choose_unlocated": True, **ONE_READING})
     model = ChoosingReply("Russia", "Mikhail Galuzin", [-0.2])
     answerer = Answerer(seed_desk.retriever(), model, on)
     answer = answerer.answer("Who did Russia invite to Moscow for peace talks?")
@@ -245,7 +249,7 @@ def test_a_reply_that_stands_nowhere_is_asked_again_as_a_choice(seed_desk: Desk)
 def test_a_choice_of_not_stated_abstains_and_no_choice_is_asked_by_default(
     seed_desk: Desk,
 ) -> None:
-    on = seed_desk.settings.model_copy(update={"choose_unlocated": True})
+    on = seed_desk.settings.model_copy(update={"choose_unlocated": True, **ONE_READING})
     model = ChoosingReply("Sergei Lavrov", "not stated", [-0.1])
     answer = Answerer(seed_desk.retriever(), model, on).answer(
         "Which Russian official said Moscow is ready for dialogue?"
@@ -253,7 +257,8 @@ def test_a_choice_of_not_stated_abstains_and_no_choice_is_asked_by_default(
     assert len(model.requests) == 2 and answer.abstained and answer.citations == []
     assert "stands in no sentence it read" in answer.text and answer.timings["unlocated"] == 1
     model = ChoosingReply("Sergei Lavrov", "Mikhail Galuzin", [-0.1])  # off by default
-    answer = Answerer(seed_desk.retriever(), model, seed_desk.settings).answer(
+    one = seed_desk.settings.model_copy(update=ONE_READING)
+    answer = Answerer(seed_desk.retriever(), model, one).answer(
         "Which Russian official said Moscow is ready for dialogue?"
     )
     assert len(model.requests) == 1 and answer.abstained
@@ -280,6 +285,63 @@ def test_the_choices_are_the_names_of_the_kind_asked_for() -> None:
         [(f"a{n}", f"Shares of {stem.title()}tech rose.") for n, stem in enumerate(stems)]
     )
     assert len(choices("Which company reported?", "name", many)) == CHOICE_CAP
+
+
+class RecordingReply(ScriptedReply):
+    """A scripted backend that records the prompts it was asked."""
+
+    def __init__(self, reply: str, logprobs: list[float] | None = None) -> None:
+        super().__init__(reply, logprobs)
+        self.prompts: list[str] = []
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        self.prompts.append(request.messages[-1]["content"])
+        yield from super().stream(request)
+
+
+def test_a_sure_answer_from_the_first_reading_stands_else_the_whole_context_is_read(
+    seed_desk: Desk,
+) -> None:
+    """The first reading is the sentences closest to the question; its answer stands when it
+    is located and sure enough, else the model reads the whole context, as it would have
+    without a first reading."""
+    question = "Which Russian official said Moscow is ready for dialogue?"
+    whole = RecordingReply("Galuzin", [-0.05])
+    one = seed_desk.settings.model_copy(update=ONE_READING)
+    Answerer(seed_desk.retriever(), whole, one).answer(question)
+    assert len(whole.prompts) == 1
+
+    settings = seed_desk.settings.model_copy(update={"short_first_tokens": 60})
+    sure = RecordingReply("Galuzin", [-0.05])
+    answer = Answerer(seed_desk.retriever(), sure, settings).answer(question)
+    assert not answer.abstained and answer.text.startswith("Mikhail Galuzin")
+    assert len(sure.prompts) == 1 and "widened" not in answer.timings
+    assert answer.timings["first_confidence"] >= settings.short_first_accept
+    assert len(sure.prompts[0]) < len(whole.prompts[0])
+
+    for reply, logprobs in (
+        ("Galuzin", [-3.0]),
+        ("not stated", [-0.05]),
+        ("Angela Merkel", [-0.05]),
+    ):
+        unsure = RecordingReply(reply, logprobs)
+        again = Answerer(seed_desk.retriever(), unsure, settings).answer(question)
+        assert again.timings["widened"] == 1
+        assert unsure.prompts == [sure.prompts[0], whole.prompts[0]]
+
+
+def test_a_backend_without_token_probabilities_reads_the_whole_context_at_once(
+    seed_desk: Desk,
+) -> None:
+    """No first reply can be sure without them: after the first question, no first reading."""
+    settings = seed_desk.settings.model_copy(update={"short_first_tokens": 60})
+    backend = RecordingReply("Galuzin")
+    answerer = Answerer(seed_desk.retriever(), backend, settings)
+    question = "Which Russian official said Moscow is ready for dialogue?"
+    assert not answerer.answer(question).abstained
+    assert len(backend.prompts) == 2
+    assert not answerer.answer(question).abstained
+    assert len(backend.prompts) == 3 and backend.prompts[2] == backend.prompts[1]
 
 
 def test_a_reply_too_unsure_to_give_is_withheld(seed_desk: Desk) -> None:

@@ -214,6 +214,9 @@ class Answerer(Stage):
         picks = self._picks_statement(reading)
         budget = self.settings.short_context_tokens if brief or picks else None
         context = self.select_context(run.standalone, news, budget)
+        first = self.settings.short_first_tokens
+        if brief and reading.kind != CHOICE and 0 < first < (budget or 0):
+            run.first_read = self.select_context(run.standalone, news, first)
         run.timings["context_sentences"] = len(context)
         t = run.mark("context_ms", t)
         if not self._relevant(hits, context):

@@ -10,6 +10,13 @@ one of them or "not stated" by a grammar (`rag.answering.names.choices`); the na
 located like any reply. It is off by default: the packaged 1.5B, made to choose, answers what the
 news does not say more often than it finds a name it missed (docs/eval/README.md).
 
+Most answers stand in the few sentences closest to the question, and every token of context
+costs time before the answer. With `short_first_tokens` set, the model reads those sentences
+first (that budget of them); a reply located there whose confidence reaches
+`short_first_accept` is the answer, and any other reply (not stated, unlocated, unsure) is
+asked again of the whole context, as if there had been no first reading. A backend that gives
+no token probabilities never makes a first reply sure, so it reads the whole context at once.
+
 A name the articles found share more than the reply takes its place
 (`rag.answering.names.corroborated`), and the answer is cited from each article read that names it
 (`rag.answering.names.witnesses`).
@@ -82,38 +89,33 @@ def _picks(reading: Reading, located: Located) -> list[str]:
 
 
 class ShortAnswerer(Stage):
+    # Whether a narrower context is read first (`Settings.short_first_tokens`): until the
+    # backend is seen to give no token probabilities, without which no first reply is sure.
+    reads_first = True
+
     def stream(
         self, run: Run, context: list[ContextSentence], news: Sequence[Hit], t: float
     ) -> Iterator[Event]:
         """The answer alone, from the model, located in the sentences it read
         (`rag.answering.short`)."""
-        request = GenerationRequest(
-            messages=short_messages(context, run.standalone),
-            max_tokens=SHORT_MAX_TOKENS,
-            timeout_s=self.settings.generator_timeout_s,
-            grammar=SHORT_GRAMMAR,
-            logprobs=True,
-        )
-        run.timings["prompt_tokens"] = sum(
-            self.embedder.count_tokens([m["content"] for m in request.messages])
-        )
-        reply = ""
-        for delta in self.generator.stream(request):
-            if "first_output_ms" not in run.timings:
-                run.mark("first_output_ms", run.started)
-            reply += delta
-        reply = reply.strip()
+        first = run.first_read
+        narrow = self.reads_first and 0 < len(first) < len(context)
+        request, reply, located, reason = self._read(run, first if narrow else context)
         t = run.mark("generate_ms", t)
         chance = probability(request.token_logprobs)
         confidence = calibrated(chance)
+        if narrow:
+            sure = located is not None and (confidence or 0.0) >= self.settings.short_first_accept
+            run.timings["first_confidence"] = -1.0 if located is None else (confidence or 0.0)
+            if chance is None:  # a backend without token probabilities: never sure enough
+                self.reads_first = False
+            if not sure:  # read again: the whole context
+                run.timings["widened"] = 1
+                request, reply, located, reason = self._read(run, context)
+                t = run.mark("generate_ms", t)
+                chance = probability(request.token_logprobs)
+                confidence = calibrated(chance)
         naming: list[ContextSentence] = []  # the located sentence, then other articles naming it
-        if says_nothing(reply):
-            located, reason = None, "not_stated"
-        elif repeats(reply, run.standalone, bool(run.reading and run.reading.choice)):
-            located, reason = None, "repeats"
-        else:
-            located = locate(reply, context)
-            reason = "unlocated" if located is None else "unsure"
         chosen = None
         if located is None and reason != "not_stated" and self._may_choose():
             chosen, chosen_chance = self._choose_among(run, request, context)
@@ -147,6 +149,35 @@ class ShortAnswerer(Stage):
             return
         cited = naming[: self.settings.short_cited_articles]
         yield from self._stated(run, located.text, cited, SHORT_MODE, chance, confidence)
+
+    def _read(
+        self, run: Run, context: Sequence[ContextSentence]
+    ) -> tuple[GenerationRequest, str, Located | None, str]:
+        """The model's reply from `context`, and where it stands in it: None and why not
+        ("not_stated", "repeats", "unlocated"), else the place and "unsure" (the reason it is
+        withheld should its confidence be too low)."""
+        request = GenerationRequest(
+            messages=short_messages(context, run.standalone),
+            max_tokens=SHORT_MAX_TOKENS,
+            timeout_s=self.settings.generator_timeout_s,
+            grammar=SHORT_GRAMMAR,
+            logprobs=True,
+        )
+        run.timings["prompt_tokens"] = sum(
+            self.embedder.count_tokens([m["content"] for m in request.messages])
+        )
+        reply = ""
+        for delta in self.generator.stream(request):
+            if "first_output_ms" not in run.timings:
+                run.mark("first_output_ms", run.started)
+            reply += delta
+        reply = reply.strip()
+        if says_nothing(reply):
+            return request, reply, None, "not_stated"
+        if repeats(reply, run.standalone, bool(run.reading and run.reading.choice)):
+            return request, reply, None, "repeats"
+        located = locate(reply, context)
+        return request, reply, located, "unlocated" if located is None else "unsure"
 
     def _choose(
         self, reading: Reading, run: Run, located: Located, picks: list[str], news: Sequence[Hit]

@@ -37,6 +37,8 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     kind: str = ""  # what the question asks for (rag.reading.question)
     reading: Reading | None = None  # how the question was read (rag.reading.question)
+    # A narrower context read first, the sentences closest to the question (rag.answering.short)
+    first_read: list[ContextSentence] = field(default_factory=list)
 
     def mark(self, name: str, since: float) -> float:
         now = time.perf_counter()
