@@ -284,7 +284,8 @@ def main() -> None:
             f"({args.seed_questions} of the seed set + {args.multihop} MultiHop-RAG "
             f"{args.split}, "
             f"sample seed {args.seed}); context budget {desk.settings.context_tokens} tokens "
-            f"({desk.settings.short_context_tokens} for short answers), "
+            f"({desk.settings.short_context_tokens} for short answers, read first from the "
+            f"closest {desk.settings.short_first_tokens}), "
             f"{desk.settings.answer_hits} hits",
             f"- Peak RSS of the answering process (the index was built by `newsdesk ingest` in "
             f"its own process, as `make serve` does): {peak:.0f} MB",
@@ -311,6 +312,8 @@ def main() -> None:
             "name_total_p50_ms": names, "ratio_name_total_p50": ratio_names,
             "ratio_ttft_p50_ours_chunks": ratio_own, "peak_rss_mb": peak,
             "context_tokens": desk.settings.context_tokens,
+            "short_context_tokens": desk.settings.short_context_tokens,
+            "short_first_tokens": desk.settings.short_first_tokens,
             "answer_hits": desk.settings.answer_hits}  # fmt: skip
     C.write_results(f"{NAME}_{args.split}", markdown, data)
 
