@@ -66,8 +66,9 @@ class Conflict:
     reason: str  # "values" or "negation"
 
 
-def read(item: ContextSentence) -> Report:
-    doc = parser()(item.sentence.text)
+def read(item: ContextSentence, doc: Any = None) -> Report:
+    """`doc`: spaCy's parse of the sentence, where it was parsed with others."""
+    doc = doc if doc is not None else parser()(item.sentence.text)
     speaker = _attribution(doc)
     values: dict[str, set[str]] = {}
     masks: dict[int, tuple[int, str]] = {}  # entity start -> (end, placeholder)
@@ -118,24 +119,31 @@ def find_conflicts(
     matter that answer it differently differ, whatever their words ("approved" and
     "rejected")."""
     cited_ids = {c.sentence.id for c in cited}
-    others = [c for c in context if c.sentence.id not in cited_ids]
+    # Only another outlet's report of the same days can differ from a cited one.
+    others = [
+        c
+        for c in context
+        if c.sentence.id not in cited_ids and any(_other_outlet(a, c) for a in cited)
+    ]
     if not cited or len(cited) + len(others) < 2:
         return []
-    reports = [read(c) for c in [*cited, *others]]
+    items = [*cited, *others]
+    docs = parser().pipe(c.sentence.text for c in items)
+    reports = [read(c, d) for c, d in zip(items, docs, strict=True)]
     # Two reports are compared as written and without who said what ("the union said"), and
     # under their headlines, since a later mention names its matter less than its headline
     # does ("It received 189 votes" under "Transit bill clears parliament"). Alone, the
     # closer reading counts; the headlines' reading is averaged in, not taken alone, since
     # every sentence of two articles on one matter is close under their headlines.
     n = len(reports)
-    vectors = np.asarray(
-        embed(
-            [r.masked for r in reports]
-            + [r.report for r in reports]
-            + [f"{r.item.title}. {r.report}" for r in reports]
-        ),
-        dtype=np.float32,
+    texts = (
+        [r.masked for r in reports]
+        + [r.report for r in reports]
+        + [f"{r.item.title}. {r.report}" for r in reports]
     )
+    unique = list(dict.fromkeys(texts))  # a sentence without attribution reads the same twice
+    embedded = dict(zip(unique, embed(unique), strict=True))
+    vectors = np.asarray([embedded[t] for t in texts], dtype=np.float32)
     written, unattributed, headed = vectors[:n], vectors[n : 2 * n], vectors[2 * n :]
     labels = COMPARED.get(kind, frozenset({NUMBER}))
     found: list[Conflict] = []
