@@ -60,7 +60,8 @@ def test_a_claim_its_outlet_does_not_make_is_answered_no_with_what_it_says(desk:
     assert answer.text.startswith("No.") and not answer.abstained
     (part,) = answer.parts
     assert part["status"] == "not supported" and part["citations"]
-    assert "does not say that" in part["finding"]
+    # what the part asks is quoted as the question words it, whatever its grammar
+    assert f"does not say so ({part['asks']}); the closest it comes:" in part["finding"]
     assert 0 <= part["score"] < default_model().threshold
     assert answer.confidence is not None and 0 < answer.confidence < 1
 

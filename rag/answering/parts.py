@@ -212,7 +212,7 @@ def shown_part(finding: Finding, marks: list[int]) -> dict[str, Any]:
         text = f"{attribution(item)}: “{item.sentence.text}”"
     else:
         text = (
-            f"{attribution(item)} does not say that {finding.part.text}; "
+            f"{attribution(item)} does not say so ({finding.part.text}); "
             f"the closest it comes: “{item.sentence.text}”"
         )
     return {
