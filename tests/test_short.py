@@ -333,14 +333,15 @@ def test_a_sure_answer_from_the_first_reading_stands_else_the_whole_context_is_r
 def test_a_backend_without_token_probabilities_reads_the_whole_context_at_once(
     seed_desk: Desk,
 ) -> None:
-    """No first reply can be sure without them: after the first question, no first reading."""
+    """No first reply can be sure without them: after the first question, no first reading,
+    for every request the backend serves (a service answers each with an answerer of its
+    own)."""
     settings = seed_desk.settings.model_copy(update={"short_first_tokens": 60})
     backend = RecordingReply("Galuzin")
-    answerer = Answerer(seed_desk.retriever(), backend, settings)
     question = "Which Russian official said Moscow is ready for dialogue?"
-    assert not answerer.answer(question).abstained
+    assert not Answerer(seed_desk.retriever(), backend, settings).answer(question).abstained
     assert len(backend.prompts) == 2
-    assert not answerer.answer(question).abstained
+    assert not Answerer(seed_desk.retriever(), backend, settings).answer(question).abstained
     assert len(backend.prompts) == 3 and backend.prompts[2] == backend.prompts[1]
 
 

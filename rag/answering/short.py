@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
 from rag.answering.answer_types import AnswerSentence
 from rag.answering.confidence import calibrated, corroborated_confidence, too_unsure
@@ -88,18 +90,20 @@ def _picks(reading: Reading, located: Located) -> list[str]:
     return [o for o in reading.offered if names_it(located.text, o) or names_it(o, located.text)]
 
 
-class ShortAnswerer(Stage):
-    # Whether a narrower context is read first (`Settings.short_first_tokens`): until the
-    # backend is seen to give no token probabilities, without which no first reply is sure.
-    reads_first = True
+# Backends seen to give no token probabilities: no first reply of theirs can be sure, so they
+# read the whole context at once (`Settings.short_first_tokens`). One generator serves every
+# request of a service (`rag.desk.Desk.generator`); an answerer lives for one.
+_WITHOUT_PROBABILITIES: weakref.WeakSet[Any] = weakref.WeakSet()
 
+
+class ShortAnswerer(Stage):
     def stream(
         self, run: Run, context: list[ContextSentence], news: Sequence[Hit], t: float
     ) -> Iterator[Event]:
         """The answer alone, from the model, located in the sentences it read
         (`rag.answering.short`)."""
         first = run.first_read
-        narrow = self.reads_first and 0 < len(first) < len(context)
+        narrow = self.generator not in _WITHOUT_PROBABILITIES and 0 < len(first) < len(context)
         request, reply, located, reason = self._read(run, first if narrow else context)
         t = run.mark("generate_ms", t)
         chance = probability(request.token_logprobs)
@@ -108,7 +112,7 @@ class ShortAnswerer(Stage):
             sure = located is not None and (confidence or 0.0) >= self.settings.short_first_accept
             run.timings["first_confidence"] = -1.0 if located is None else (confidence or 0.0)
             if chance is None:  # a backend without token probabilities: never sure enough
-                self.reads_first = False
+                _WITHOUT_PROBABILITIES.add(self.generator)
             if not sure:  # read again: the whole context
                 run.timings["widened"] = 1
                 request, reply, located, reason = self._read(run, context)
