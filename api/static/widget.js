@@ -676,7 +676,9 @@
       el("div", { class: "abstain-head" }, [el("span", { html: ICONS.none }), el("span", { class: "abstain-text", text: said })]),
       el("p", {
         class: "abstain-sub",
-        text: "Nothing in the indexed articles answers this question, so Newsdesk gives no answer.",
+        // True of every reason the service gives (nothing found, an outlet it lacks, a reply
+        // it could not locate or was too unsure of): the news may hold more than was cited.
+        text: "Newsdesk gives no answer it cannot cite to the indexed news.",
       }),
     ]);
     var related = answer.related || [];
