@@ -36,6 +36,9 @@ def test_each_part_streams_its_own_finding_from_its_own_outlet(desk: Desk) -> No
     # each part as soon as it is found, then the verdict, then the whole answer
     assert kinds.count("part") == 2
     assert kinds.index("verdict") > max(i for i, k in enumerate(kinds) if k == "part")
+    # the stream opens with the sentences the verdict reads, numbered as the answer cites them
+    assert kinds[0] == "evidence"
+    read = {s["n"]: s for s in events[0][1]["sentences"]}
     assert kinds[-1] == "done"
     assert answer.text.startswith("Yes.") and not answer.abstained
     assert [p["source"] for p in answer.parts] == ["Engadget", "Polygon"]
@@ -44,6 +47,7 @@ def test_each_part_streams_its_own_finding_from_its_own_outlet(desk: Desk) -> No
         assert part["status"] == "supported" and part["citations"]
         cited = [by_n[n] for n in part["citations"]]
         assert all(c.source == part["source"] for c in cited)
+        assert all(read[c.n]["text"] == c.text for c in cited)
         assert part["finding"].startswith(f"{part['source']} (2023-11-")
     assert "November 16" in by_n[answer.parts[0]["citations"][0]].text
     threshold = default_model().threshold  # each part carries the score that decided it

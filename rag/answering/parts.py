@@ -254,25 +254,30 @@ class Decider(Stage):
 
     def stream(self, run: Run, reading: Reading, evidence: list[PartEvidence]) -> Iterator[Event]:
         """A yes/no question about what named outlets report: a finding per part, cited, and
-        the verdict composed from them (`rag.answering.parts`)."""
+        the verdict composed from them (`rag.answering.parts`). The stream opens with the
+        sentences the verdict reads, one per part found, numbered as they are cited."""
         t = run.mark("retrieve_ms", run.started)
-        numbers: dict[str, int] = {}
-        citations: list[Citation] = []
-        sentences: list[AnswerSentence] = []
-        parts: list[dict[str, Any]] = []
         findings: list[Finding] = []
         for part_evidence in evidence:
             part_evidence.hits = self.retriever.without_instructions(part_evidence.hits)
-            finding = find(part_evidence, self.retriever.embedder.embed)
-            findings.append(finding)
+            findings.append(find(part_evidence, self.retriever.embedder.embed))
+        numbers: dict[str, int] = {}
+        citations: list[Citation] = []
+        for finding in findings:
+            if finding.sentence is not None and finding.sentence.sentence.id not in numbers:
+                numbers[finding.sentence.sentence.id] = len(citations) + 1
+                citations.append(Citation.of(len(citations) + 1, finding.sentence))
+        yield "evidence", {"sentences": [asdict(c) for c in citations]}
+        sentences: list[AnswerSentence] = []
+        parts: list[dict[str, Any]] = []
+        announced: set[int] = set()
+        for finding in findings:
             marks: list[int] = []
             if finding.sentence is not None:
-                key = finding.sentence.sentence.id
-                if key not in numbers:
-                    numbers[key] = len(citations) + 1
-                    citations.append(Citation.of(numbers[key], finding.sentence))
-                    yield "citation", asdict(citations[-1])
-                marks = [numbers[key]]
+                marks = [numbers[finding.sentence.sentence.id]]
+                if marks[0] not in announced:
+                    announced.add(marks[0])
+                    yield "citation", asdict(citations[marks[0] - 1])
             part = shown_part(finding, marks)
             parts.append(part)
             if finding.status != MISSING:
