@@ -284,7 +284,7 @@ def main() -> None:
         for text in _flagged_texts(flags, article, spans)
     ]
     flagged_articles = sorted({i for i, _ in real_hits})
-    kept_out = sorted(i for i, (flags, _) in real_flags.items() if keeps_out(flags)[0])
+    kept_out = sorted(i for i, (flags, _) in real_flags.items() if keeps_out(flags).whole)
 
     planted = read_jsonl(SETS / "planted.jsonl")
     planted_articles = load_articles([SETS / "planted.jsonl"], 2_000_000)
@@ -299,7 +299,7 @@ def main() -> None:
         got = [w for w in directives if any(w in h or h in w for h in hits)]
         found_sentences += len(got)
         flagged += bool(flags)
-        whole += keeps_out(flags)[0]
+        whole += keeps_out(flags).whole
         missed += [w for w in directives if w not in got]
     # Sentences written for measuring only, never fitted on, each set into an article of the
     # measured half; the held-back batch, written after the model was fitted, reported alone.

@@ -227,6 +227,8 @@ def test_article_headers_name_the_outlet_and_date_or_say_they_are_unknown() -> N
     assert (
         header_line("Fed holds", "The Ledger", 1704412800) == '"Fed holds" (The Ledger, 2024-01-05)'
     )
+    # a headline left out as a directive: the outlet and date alone
+    assert header_line("", "The Ledger", 1704412800) == "(The Ledger, 2024-01-05)"
 
 
 def test_outlets_the_question_names_get_a_sentence_first() -> None:

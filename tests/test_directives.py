@@ -21,6 +21,7 @@ from rag.ingestion.directives import (
     read_article,
 )
 from rag.ingestion.sentences import split_sentences
+from rag.types import Hit
 from tests.conftest import ROOT, delete_article_records
 
 SEED = "a3768beeca3bd2e8"
@@ -205,8 +206,9 @@ def test_an_article_indexed_without_flags_is_read_when_it_is_retrieved(tmp_path,
 
 def test_a_flag_keeps_out_its_sentence_or_its_whole_article(tmp_path, embedder) -> None:
     """A sentence flagged at the lower level is no evidence while the rest of its article is;
-    one flagged at the upper level keeps the whole article out, as do a flagged headline and a
-    flag an older ingest stored (no `scope`)."""
+    so is a headline flagged at that level (the article's sentences are read without it). One
+    flagged at the upper level keeps the whole article out, as does a flag an older ingest
+    stored (no `scope`)."""
     from rag.config import Settings
     from rag.desk import Desk
     from rag.types import Article
@@ -219,16 +221,22 @@ def test_a_flag_keeps_out_its_sentence_or_its_whole_article(tmp_path, embedder) 
     hits = desk.search("Who gave the keynote at the conference?", k=4)
     assert [s.text for h in hits for s in h.sentences] == body.split("\n")
 
-    def evidence(entry: dict) -> list[str]:
+    def read(entry: dict) -> list[Hit]:
         delete_article_records(desk, ["a"])
         index.put_articles([(article, spans, json.dumps(entry))])
-        return [s.text for h in desk.retriever().without_instructions(hits) for s in h.sentences]
+        return desk.retriever().without_instructions(hits)
+
+    def evidence(entry: dict) -> list[str]:
+        return [s.text for h in read(entry) for s in h.sentences]
 
     one = flag_entry(["a#1"], False, False)
     assert one is not None and one["scope"] == SENTENCE
     assert evidence(one) == ["Sam Altman gave the keynote on Monday."]
     assert evidence(flag_entry(["a#1"], False, True) or {}) == []
-    assert evidence(flag_entry([], True, False) or {}) == []  # the headline heads it all
+    headline = flag_entry([], True, False) or {}
+    assert headline["scope"] == SENTENCE and evidence(headline) == body.split("\n")
+    assert {h.title for h in read(headline)} == {""} and {h.title for h in hits} == {article.title}
+    assert evidence(flag_entry([], True, True) or {}) == []
     assert evidence({k: v for k, v in one.items() if k != "scope"}) == []
 
 

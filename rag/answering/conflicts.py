@@ -139,7 +139,7 @@ def find_conflicts(
     texts = (
         [r.masked for r in reports]
         + [r.report for r in reports]
-        + [f"{r.item.title}. {r.report}" for r in reports]
+        + [f"{r.item.title}. {r.report}" if r.item.title else r.report for r in reports]
     )
     unique = list(dict.fromkeys(texts))  # a sentence without attribution reads the same twice
     embedded = dict(zip(unique, embed(unique), strict=True))

@@ -157,6 +157,8 @@ def _rounds(queues: list[list[tuple[float, Sentence, Hit]]]):  # type: ignore[no
 
 def header_line(title: str, source: str | None, published_at: int | None) -> str:
     date = (iso_date(published_at) or "")[:10] or "date unknown"
+    if not title:  # a headline left out (`Retriever.without_instructions`)
+        return f"({source or 'outlet unknown'}, {date})"
     headline = title.split()
     if len(headline) > TITLE_WORDS:
         title = " ".join(headline[:TITLE_WORDS]) + "…"

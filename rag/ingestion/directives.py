@@ -24,10 +24,10 @@ which at most 1% of real news sentences score, on the corpus half it was fitted 
 sentence is never evidence: an answer neither reads nor cites it. At or above
 `article_threshold` (above every real news sentence of the fitting half, and reached by at
 most 1% of the written look-alikes: quoted and reported orders, shopping-guide imperatives)
-the article was written to steer its reader and none of it is evidence; so it is when the
-headline is flagged at either level, since the headline heads every passage the model reads.
-A false alarm in the body at the lower level costs one sentence; only a sure one costs an
-article.
+the article was written to steer its reader and none of it is evidence. A headline flagged at
+the lower level is left out of every passage of its article (it heads each one the model
+reads), and the article's sentences are read under their outlet and date alone. A false alarm
+at the lower level costs one sentence or a headline; only a sure one costs an article.
 
 Both probes and both thresholds are fitted by `bench/directive_fit.py` on
 `eval/sets/directives-train.jsonl` and the planted sentences measured before (each set into
@@ -183,25 +183,34 @@ def read_article(embedder: Any, title: str, sentences: Sequence[Sentence], body:
 
 def flag_entry(sentence_ids: Sequence[str], headline: bool, article: bool) -> dict[str, Any] | None:
     """The `flags` entry of an article holding directives, or None. `scope`: what answers
-    leave out, the listed sentences or the whole article. A flagged headline takes the whole
-    article: it heads every passage of it the model reads, so it cannot be left out alone."""
+    leave out, the listed sentences (and the headline, where `headline`) or the whole
+    article."""
     if not sentence_ids and not headline:
         return None
     return {
         "kind": "directive",
         "sentence_ids": list(sentence_ids),
         "headline": headline,
-        "scope": ARTICLE if article or headline else SENTENCE,
+        "scope": ARTICLE if article else SENTENCE,
         "reason": REASON,
     }
 
 
-def keeps_out(entries: Sequence[dict[str, Any]] | None) -> tuple[bool, set[str]]:
-    """From an article's `flags`: whether the whole article is kept out of answers, else the
-    ids of its sentences that are. An entry without `scope` (an older ingest's) kept its
+@dataclass(frozen=True)
+class KeptOut:
+    """What an article's `flags` keep out of answers."""
+
+    whole: bool = False  # the article
+    sentence_ids: frozenset[str] = frozenset()  # else these sentences
+    headline: bool = False  # and its headline
+
+
+def keeps_out(entries: Sequence[dict[str, Any]] | None) -> KeptOut:
+    """From an article's `flags`. An entry without `scope` (an older ingest's) kept its
     article out."""
-    whole, ids = False, set()
+    whole, ids, headline = False, set(), False
     for entry in entries or []:
         whole = whole or entry.get("scope", ARTICLE) == ARTICLE
         ids.update(entry.get("sentence_ids", []))
-    return whole, ids
+        headline = headline or bool(entry.get("headline"))
+    return KeptOut(whole, frozenset(ids), headline)

@@ -91,9 +91,10 @@ class Retriever:
     def without_instructions(self, hits: Sequence[Hit]) -> list[Hit]:
         """The hits without the sentences ingest flagged for telling their reader what to do or
         say rather than reporting (`rag.ingestion.directives`): none of them is evidence, and none
-        is cited. Where one was sure enough, or stood in the headline, the rest of the article was
-        written by the same hand, and its hits are left out whole. An article indexed without
-        its flags, by an older ingest, is read for them now."""
+        is cited. Where one was sure enough, the rest of the article was written by the same
+        hand, and its hits are left out whole; a flagged headline is left out of its article's
+        hits (their `title` empty). An article indexed without its flags, by an older ingest, is
+        read for them now."""
         ids = sorted({h.article_id for h in hits})
         flags = self.index.flags(ids)
         unread = [i for i in ids if flags.get(i) is None]
@@ -119,11 +120,15 @@ class Retriever:
                 flags[article_id] = [entry] if entry else []
         kept = []
         for hit in hits:
-            whole, sentence_ids = keeps_out(flags.get(hit.article_id))
-            if whole:
+            out = keeps_out(flags.get(hit.article_id))
+            if out.whole:
                 continue
-            if sentence_ids:
-                hit = replace(hit, sentences=[s for s in hit.sentences if s.id not in sentence_ids])
+            if out.sentence_ids:
+                hit = replace(
+                    hit, sentences=[s for s in hit.sentences if s.id not in out.sentence_ids]
+                )
+            if out.headline:
+                hit = replace(hit, title="")
             kept.append(hit)
         return kept
 
