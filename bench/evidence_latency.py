@@ -1,8 +1,8 @@
 """Time to the first event of an answer's stream: what a reader sees before any model call.
 
-An answer's stream opens with the sentences that will be read (`evidence`, before the model
-is asked) or, for a yes/no question decided by parts, with the first part's finding (`part`,
-no model at all). This measures, for every question of a MultiHop-RAG split, the time from the
+An answer's stream opens with the sentences that will be read (`evidence`: before the model
+is asked, or, for a yes/no question decided by parts, the sentence each part's finding rests
+on). This measures, for every question of a MultiHop-RAG split, the time from the
 call to that first event in-process (`Answerer.stream`, the code behind POST /v1/ask/stream),
 with the packaged language model loaded as in service; the stream is closed at that event, so
 the model is never asked and each question's figure is the pipeline's alone: reading the
@@ -49,7 +49,7 @@ def main() -> None:
             stream = answerer.stream(item.question)
             kind = "none"
             for kind, _ in stream:
-                if kind in ("evidence", "part", "done"):
+                if kind in ("evidence", "done"):
                     break
             stream.close()  # the model is not asked
             rows.append(
