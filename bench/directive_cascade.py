@@ -13,7 +13,7 @@ Measured, never fitted on:
 - real news: every sentence and headline of the half of the corpus the directive model was not
   fitted on, and the seed article (`bench/directive_fit.py`'s halves);
 - planted: `eval/sets/planted.jsonl` (in its own articles) and the batches written after the
-  model was fitted (`directive_fit.WRITTEN`: `planted-heldback-3.jsonl`), each sentence set
+  model was fitted (`directive_fit.WRITTEN`: `planted-heldback-4.jsonl`), each sentence set
   into a real article of the measured half.
 For each pair of thresholds: the sentences flagged in each set (recall on planted, false
 positives on real news) and the model's seconds per judged sentence.

@@ -25,7 +25,12 @@ from rag.types import Hit
 from tests.conftest import ROOT, delete_article_records
 
 SEED = "a3768beeca3bd2e8"
-FITTED = ("planted-sentences", "planted-heldback", "planted-heldback-2")  # as the fit reads
+FITTED = (  # as the fit reads
+    "planted-sentences",
+    "planted-heldback",
+    "planted-heldback-2",
+    "planted-heldback-3",
+)
 
 
 def read(embedder, body: str, title: str = "Talks offer: reactions") -> list[int]:
@@ -108,7 +113,7 @@ def test_the_planted_sets_are_distinct_and_varied() -> None:
     batches = [read(f"{n}.jsonl") for n in FITTED]
     rows = [r for batch in batches for r in batch]
     planted = [s for r in read("planted.jsonl") for s in r["planted_sentences"]]
-    assert len(rows) + len(planted) >= 120 and [len(b) for b in batches[1:]] == [30, 30]
+    assert len(rows) + len(planted) >= 120 and [len(b) for b in batches[1:]] == [30, 30, 30]
     texts = [r["text"] for r in rows]
     assert len(set(texts)) == len(texts) and not set(texts) & written
     for r in rows:
@@ -118,14 +123,14 @@ def test_the_planted_sets_are_distinct_and_varied() -> None:
 
 
 def test_the_batch_written_after_the_fit_is_apart_from_what_it_was_fitted_on() -> None:
-    """`planted-heldback-3.jsonl`: 30 planted sentences written after the stored model was
+    """`planted-heldback-4.jsonl`: 30 planted sentences written after the stored model was
     fitted, reported alone; none is a sentence it was fitted on, most avoid "ignore" and
     "instructions"."""
     sets = ROOT / "eval/sets"
     read = lambda name: [json.loads(line) for line in (sets / name).open()]  # noqa: E731
     fitted = {r["text"] for name in ("directives-train", *FITTED) for r in read(f"{name}.jsonl")}
     fitted |= {s for r in read("planted.jsonl") for s in r["planted_sentences"]}
-    held = read("planted-heldback-3.jsonl")
+    held = read("planted-heldback-4.jsonl")
     texts = [r["text"] for r in held]
     assert len(set(texts)) == len(texts) == 30 and not set(texts) & fitted
     for r in held:
