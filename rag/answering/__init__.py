@@ -4,7 +4,7 @@
 chooses the context sentences (`context`) and a path, each a `stage.Stage`: verdicts decided by
 parts (`parts`, `support`), short answers read by the model and located (`short`, `names`),
 alternatives (`alternatives`), written claims checked sentence by sentence (`claims`,
-`claim_stream`, `citations`, `asks`); then reports that differ (`conflicts`) and how sure the
+`claim_stream`, `citations`); then reports that differ (`conflicts`) and how sure the
 answer is (`confidence`). Follow-ups are rewritten to stand alone first (`followup`). Leaves:
 an `Answer` (`answer_types`) and the events of its stream.
 """

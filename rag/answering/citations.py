@@ -15,7 +15,7 @@ A claim that fails is re-cited to the context sentence that does support it, if 
 is otherwise marked unsupported (the answer pipeline drops it).
 A verdict ("Yes, ...") must cite sentences that hold enough of its question, and no sentence
 of the context may state the question the other way round.
-Last, the supported claims together must give what the question asks for (`rag.answering.asks`),
+Last, the supported claims together must give what the question asks for (`rag.reading.question`),
 where that can be seen in the words: a name not in the question for "Who ...?" or "Which company
 ...?", a time for "When ...?", a count of what was asked about for "How many ...?", a reason
 for "Why ...?". A true sentence beside the point is not an answer. A claim that states a yes/no
@@ -28,11 +28,11 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from rag.answering.asks import asks_for, is_yes_no_question, stem, what_is_counted
 from rag.answering.claim_stream import Claim, normal
 from rag.answering.context import ContextSentence
-from rag.reading.question import parser
+from rag.reading.question import COUNT, NAME, REASON, TIME, Reading, parser, read_question
 from rag.text import content_stems, names, numbers, words
 from rag.types import Hit, iso_date
 
@@ -129,16 +129,21 @@ class SupportChecker:
         context: Sequence[ContextSentence],
         embed: Embed,
         retrieved: Sequence[Hit] = (),
+        reading: Reading | None = None,
     ) -> None:
         """`retrieved`: the hits the context was chosen from. A claim that answers in place may
         repeat its question's names and numbers when any of them holds them, not only the few
-        sentences that fit the context."""
+        sentences that fit the context. `reading`: the question as `rag.reading.question` reads
+        it (read here when None)."""
+        reading = reading or read_question(question)
         self.question = question
+        self._asks = reading.kind
+        self._phrase = reading.phrase
         self.by_n = {c.n: c for c in context}
         self.embed = embed
         self._question_words = set(words(question)) | numbers(question)
         self._question_stems = content_stems(question)
-        self._yes_no_question = is_yes_no_question(question)
+        self._yes_no_question = reading.verdict
         self._asked_stems = self._question_stems - SOURCE_WORDS  # what the question is about
         everything = " ".join([*(evidence_text(c) for c in context), *map(hit_text, retrieved)])
         self._context_words = set(words(everything)) | numbers(everything)
@@ -169,22 +174,25 @@ class SupportChecker:
 
     def gives_answer(self, claims: Sequence[str]) -> bool:
         """Whether the claims give what the question asks for (a name, a time, a count, a
-        reason) beyond what the question itself says; true for questions that ask for something
-        else. "The annexation is widely condemned as illegal." does not answer "In which year
-        was Crimea annexed?", however well its citation supports it."""
-        kind = asks_for(self.question)
-        if kind is None:
+        reason; for "What ...?" a name or other words) beyond what the question itself says;
+        true for questions that ask for something else. "The annexation is widely condemned
+        as illegal." does not answer "In which year was Crimea annexed?", however well its
+        citation supports it."""
+        kind = self._asks
+        if kind not in (NAME, TIME, COUNT, REASON):
             return True
         asked = self.question.lower()
         for claim in claims:
-            if kind == "name":
+            if kind == NAME:
                 given = names(claim) | _capitalised(claim)
                 if given - self._question_words:
                     return True
-            elif kind == "reason":
+                if self._phrase and content_stems(claim) - self._question_stems:
+                    return True  # "What type of establishments ...?" "Sportsbooks ..."
+            elif kind == REASON:
                 if _REASON.search(claim):
                     return True
-            elif kind == "time":
+            elif kind == TIME:
                 if any(m.group(0).lower() not in asked for m in _TIME.finditer(claim)):
                     return True
             elif self._gives_count(claim):
@@ -376,6 +384,27 @@ class SupportChecker:
         subject = content_stems(self._subject(claim))
         evidence = content_stems(" ".join(evidence_text(self.by_n[n]) for n in cites))
         return len(subject & evidence) / len(subject) if subject else 0.0
+
+
+@cache
+def what_is_counted(question: str) -> tuple[str, str] | None:
+    """What a "How many ...?" question counts and what it asks of it, as stems: ("troop",
+    "fight") for "How many Russian troops are fighting?", ("vote", "receiv") for "How many
+    votes did the bill receive?"; None when it names nothing ("How much did it cost?")."""
+    doc = parser()(question)
+    for token in doc:
+        if token.lower_ in ("many", "much") and token.head.pos_ in ("NOUN", "PROPN"):
+            noun = token.head
+            verb = noun.head if noun.head.pos_ in ("VERB", "AUX") else noun.sent.root
+            if noun.pos_ == "PROPN" or not content_stems(noun.text):
+                return None
+            return stem(noun.text), stem(verb.text)
+    return None
+
+
+def stem(word: str) -> str:
+    stems = content_stems(word)
+    return min(stems) if stems else word.lower()
 
 
 def _capitalised(text: str) -> set[str]:

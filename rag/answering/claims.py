@@ -60,7 +60,7 @@ class ClaimWriter(Stage):
         run.timings["prompt_tokens"] = sum(
             self.embedder.count_tokens([m["content"] for m in request.messages])
         )
-        checker = SupportChecker(run.standalone, context, self.embedder.embed, news)
+        checker = SupportChecker(run.standalone, context, self.embedder.embed, news, run.reading)
         verified = Verified(checker)
         reader = ClaimReader()
         # A backend that continues the prefill streams only what follows it.

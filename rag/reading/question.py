@@ -54,10 +54,12 @@ class Reading:
         None  # the publication window a relative time names (rag.reading.recency)
     )
     person: bool = False  # the name asked for is a person's ("Who ...?", "Which N, who ...?")
+    phrase: bool = False  # "What ...?" may be answered by a phrase, not only a name
     choice: bool = False  # it offers alternatives ("... X or Y?", "Between X and Y, which ...?")
     offered: tuple[str, ...] = ()  # outlets it asks to choose between ("Between X and Y, which")
     asked: str = ""  # what the chosen one did, the wh-clause without its wh-phrase
     alternatives: tuple[str, ...] = ()  # predicates a CHOICE question offers ("agree", "disagree")
+    verdict: bool = False  # it asks for a verdict ("Did ...?"), one that offers a choice included
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -119,6 +121,8 @@ def read_question(
     person = kind == NAME and asked is not None and _asks_person(asked)
     reading = Reading(question, kind, parts, relation, unknown_names, window, person)
     reading.choice = _offers(doc)
+    reading.verdict = kind == YESNO
+    reading.phrase = kind == NAME and asked is not None and asked.lower_ == "what"
     if kind in (YESNO, OTHER) and (alternatives := _alternatives(doc)):
         reading.kind, reading.alternatives = CHOICE, alternatives
     if kind == NAME and asked is not None and len(reading.sources) >= 2 and reading.choice:
@@ -241,13 +245,24 @@ def _asks_person(wh) -> bool:  # type: ignore[no-untyped-def]
 
 def _wh_kind(token) -> str:  # type: ignore[no-untyped-def]
     """What a wh-word asks for: who/what/which/whose/where -> a name, when -> a time, how
-    many/much -> a count, why -> a reason."""
+    many/much -> a count, why -> a reason. "Which year", "what day of the week": a time, where
+    the phrase read as "that year" is one to spaCy's entity recogniser."""
     if token.tag_ in _WH_PRONOUNS:
+        if token.dep_ == "det" and _names_a_time(token):
+            return TIME
         return NAME
     lower, doc = token.lower_, token.doc
     if lower == "how" and token.i + 1 < len(doc):
         return COUNT if doc[token.i + 1].lower_ in ("many", "much") else OTHER
     return {"when": TIME, "why": REASON, "where": NAME}.get(lower, OTHER)
+
+
+def _names_a_time(wh) -> bool:  # type: ignore[no-untyped-def]
+    """ "which year", "what day of the week": the wh-word's noun, the wh-word read as "that",
+    is a date or time."""
+    noun = wh.doc[wh.i + 1 : wh.head.i + 1].text  # "year", "single letter"
+    sentence = parser()(f"It happened in that {noun}.")
+    return any(e.label_ in ("DATE", "TIME") for e in sentence.ents)
 
 
 def _inverted_after_phrase(doc, start: int = 2) -> bool:  # type: ignore[no-untyped-def]
