@@ -288,6 +288,16 @@ def test_what_a_question_asks_for(question: str, kind: str) -> None:
             "Russia has formally invited Zelensky to Moscow.",
             "Russia invited Zelensky to Moscow because it wants peace talks.",
         ),
+        (  # "What ...?" may be answered by a phrase, but not by the question's own words
+            "What type of establishments adjust their betting lines?",
+            "The establishments adjust their betting lines.",
+            "The sportsbooks adjust their betting lines on news.",
+        ),
+        (  # "Which N ...?" asks for a name
+            "Which company raised prices in January?",
+            "Prices were raised in January by a large retailer.",
+            "Walmart raised prices in January.",
+        ),
     ],
 )
 def test_a_true_sentence_beside_the_point_is_not_an_answer(
