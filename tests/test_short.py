@@ -393,6 +393,20 @@ def test_a_name_read_beside_the_answer_gives_way_to_the_one_the_articles_share()
     assert corroborated("Caroline Ellison", question, articles(TRIAL[-1:])) is None
 
 
+def test_a_name_more_articles_hold_far_from_the_question_does_not_replace_the_answer() -> None:
+    """Two reports name the bank's new chief; other articles found for the words "chief
+    executive" name someone else more often, nowhere near the bank."""
+    rows = [
+        ("ledger", "Mei Chen is the new chief executive of Orrin Bank, the bank said."),
+        ("wire", "Orrin Bank named Mei Chen to lead it from January."),
+        ("tc1", "Sam Altman returned as chief executive of OpenAI."),
+        ("tc2", "Investors backed Sam Altman after the board fired him."),
+        ("tc3", "Sam Altman spoke at the developer conference."),
+    ]
+    question = "Who is the new chief executive of Orrin Bank?"
+    assert corroborated("Mei Chen", question, articles(rows), person=True) is None
+
+
 def test_a_located_reply_is_widened_to_the_whole_name_the_source_writes() -> None:
     read = articles(
         [

@@ -228,6 +228,8 @@ def corroborated(
     best = max(rivals, key=lambda text: (standing(text), len(text)))
     if outranked and _naming(best, texts) <= _naming(reply.strip(), texts):
         return None
+    if outranked and standing(best)[1] < standing(reply.strip())[1]:
+        return None  # named more often, but nowhere as near what the question describes
     return max((text for text in names if _key(text) == _key(best)), key=len)  # its fullest form
 
 
