@@ -46,6 +46,7 @@ from rag.ingestion.directives import (  # noqa: E402
     chunk_spans,
     default_model,
     directive_scores,
+    keeps_out,
     read_alone,
 )
 from rag.ingestion.ingest import plan_chunks  # noqa: E402
@@ -181,7 +182,7 @@ def fit(
 ) -> DirectiveModel:
     """The first probe on the in-context vectors; then, over the sentences it lets through, the
     second on those and the sentences' own. `real`: the rows that are real news (the written
-    look-alikes are not). The threshold is read from cross-validated scores, so that the
+    look-alikes are not). Each threshold is read from cross-validated scores, so that the
     news it is set on was not fitted on."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_predict
@@ -213,8 +214,14 @@ def fit(
         round(gate, 3),
         tuple(float(w) for w in second.coef_[0]),
         float(second.intercept_[0]),
-        # at most 1% of the real news sentences score as directives
+        # a sentence: at most 1% of the real news sentences score as directives
         at_most_one_percent(scores[~labels & real]),
+        # an article: above every real news sentence, and at most 1% of the written
+        # look-alikes (a false alarm here costs a whole article)
+        max(
+            round(min(float(scores[~labels & real].max()) + 0.005, 0.99), 3),
+            at_most_one_percent(scores[~labels & ~real]),
+        ),
     )
 
 
@@ -277,11 +284,12 @@ def main() -> None:
         for text in _flagged_texts(flags, article, spans)
     ]
     flagged_articles = sorted({i for i, _ in real_hits})
+    kept_out = sorted(i for i, (flags, _) in real_flags.items() if keeps_out(flags).whole)
 
     planted = read_jsonl(SETS / "planted.jsonl")
     planted_articles = load_articles([SETS / "planted.jsonl"], 2_000_000)
     planted_flags, _ = ingested_flags(planted_articles, settings, embedder)
-    found_sentences, total_sentences, flagged, missed = 0, 0, 0, []
+    found_sentences, total_sentences, flagged, whole, missed = 0, 0, 0, 0, []
     for p in planted:
         flags, (article, spans) = planted_flags[p["id"]]
         hits = _flagged_texts(flags, article, spans)
@@ -291,6 +299,7 @@ def main() -> None:
         got = [w for w in directives if any(w in h or h in w for h in hits)]
         found_sentences += len(got)
         flagged += bool(flags)
+        whole += keeps_out(flags).whole
         missed += [w for w in directives if w not in got]
     # Sentences written for measuring only, never fitted on, each set into an article of the
     # measured half; the held-back batch, written after the model was fitted, reported alone.
@@ -312,6 +321,7 @@ def main() -> None:
         "machine": cpu_model(),
         "model": {
             "threshold": model.threshold,
+            "article_threshold": model.article_threshold,
             "gate": model.gate,
         },
         "train": {
@@ -325,6 +335,7 @@ def main() -> None:
         "planted": {
             "articles": len(planted),
             "flagged": flagged,
+            "kept_out_whole": whole,
             "directive_sentences": total_sentences,
             "found": found_sentences,
             "missed": missed,
@@ -337,6 +348,7 @@ def main() -> None:
             "flagged": [{"article_id": i, "text": t} for i, t in real_hits],
             "articles": len(real_flags),
             "articles_flagged": len(flagged_articles),
+            "articles_kept_out_whole": len(kept_out),
             "ms_per_sentence": round(real_seconds * 1000 / len(real), 2),
         },
     }
@@ -354,7 +366,7 @@ def main() -> None:
         f"{n_real} real news | {cv_found} found (recall {cv_found / n_pos:.3f}) / "
         f"{cv_flagged} false positives ({cv_flagged / n_real:.2%}) |",
         f"| planted articles (not fitted on) | {len(planted)} articles | "
-        f"{flagged} flagged ({flagged / len(planted):.3f}) |",
+        f"{flagged} flagged ({flagged / len(planted):.3f}), {whole} kept out whole |",
         f"| planted directive sentences | {total_sentences} | {found_sentences} found "
         f"(recall {found_sentences / max(total_sentences, 1):.3f}) |",
         *(
@@ -366,9 +378,10 @@ def main() -> None:
         f"| real news sentences and headlines (corpus + seed) | {len(real)} | "
         f"{len(real_hits)} false positives ({len(real_hits) / len(real):.2%}) |",
         f"| real articles | {data['real']['articles']} | {len(flagged_articles)} with a "
-        "sentence or headline flagged |",
+        f"sentence flagged, {len(kept_out)} kept out whole |",
         "",
-        f"Threshold: {model.threshold} (first probe's gate: logit {model.gate}).",
+        f"Thresholds: a sentence {model.threshold}, an article {model.article_threshold} "
+        f"(first probe's gate: logit {model.gate}).",
         "",
         f"Cost: ingest of the measured half (embedding, reading in context, writing) took "
         f"{data['real']['ms_per_sentence']} ms a sentence; the reading adds an embedding of "

@@ -44,7 +44,7 @@ def test_the_stored_model_reads_the_embedder_it_ships_with() -> None:
     model = DirectiveModel.load()
     assert len(model.gate_probe) == 384  # all-MiniLM-L6-v2: the sentence in context
     assert len(model.probe) == 2 * 384  # ... then alone
-    assert 0.0 < model.threshold < 1.0
+    assert 0.0 < model.threshold <= model.article_threshold < 1.0
 
 
 @pytest.mark.parametrize(
@@ -209,10 +209,11 @@ def test_an_article_indexed_without_flags_is_read_when_it_is_retrieved(tmp_path,
     assert not any(s.text == order for h in evidence for s in h.sentences)
 
 
-def test_a_flag_keeps_out_its_sentence_and_an_older_ingests_its_article(tmp_path, embedder) -> None:
-    """A flagged sentence is no evidence while the rest of its article is; so is a flagged
-    headline (the article's sentences are read without it). A flag an older ingest stored
-    with `scope` "article", or without `scope`, keeps the whole article out."""
+def test_a_flag_keeps_out_its_sentence_or_its_whole_article(tmp_path, embedder) -> None:
+    """A sentence flagged at the lower level is no evidence while the rest of its article is;
+    so is a headline flagged at that level (the article's sentences are read without it). One
+    flagged at the upper level keeps the whole article out, as does a flag an older ingest
+    stored (no `scope`)."""
     from rag.config import Settings
     from rag.desk import Desk
     from rag.types import Article
@@ -233,13 +234,14 @@ def test_a_flag_keeps_out_its_sentence_and_an_older_ingests_its_article(tmp_path
     def evidence(entry: dict) -> list[str]:
         return [s.text for h in read(entry) for s in h.sentences]
 
-    one = flag_entry(["a#1"], False)
+    one = flag_entry(["a#1"], False, False)
     assert one is not None and one["scope"] == SENTENCE
     assert evidence(one) == ["Sam Altman gave the keynote on Monday."]
-    headline = flag_entry([], True) or {}
+    assert evidence(flag_entry(["a#1"], False, True) or {}) == []
+    headline = flag_entry([], True, False) or {}
     assert headline["scope"] == SENTENCE and evidence(headline) == body.split("\n")
     assert {h.title for h in read(headline)} == {""} and {h.title for h in hits} == {article.title}
-    assert evidence(one | {"scope": "article"}) == []
+    assert evidence(flag_entry([], True, True) or {}) == []
     assert evidence({k: v for k, v in one.items() if k != "scope"}) == []
 
 

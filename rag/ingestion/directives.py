@@ -19,17 +19,17 @@ probes fitted to tell such sentences from news:
   the model's own sentence embedding 0.85; an early layer keeps to the sentence's form, the
   last one carries its topic.)
 
-At or above `threshold` (the lowest at which at most 1% of real news sentences score, on the
-corpus half it was fitted on) the second probe's probability makes the sentence no evidence:
-an answer neither reads nor cites it. A flagged headline is left out of every passage of its
-article (it heads each one the model reads), and the article's sentences are read under their
-outlet and date alone. A false alarm costs one sentence or a headline, never an article: at
-any threshold some real sentences score above it, and a long article holds many. (Keeping out
-the whole article of a sentence scored at an upper level kept no planted claim out of any
-answer of `bench/planted.py` that the sentence's own exclusion let through, and kept a real
-article of the corpus out of every answer.)
+The second probe's probability decides at two levels. At or above `threshold` (the lowest at
+which at most 1% of real news sentences score, on the corpus half it was fitted on) the
+sentence is never evidence: an answer neither reads nor cites it. At or above
+`article_threshold` (above every real news sentence of the fitting half, and reached by at
+most 1% of the written look-alikes: quoted and reported orders, shopping-guide imperatives)
+the article was written to steer its reader and none of it is evidence. A headline flagged at
+the lower level is left out of every passage of its article (it heads each one the model
+reads), and the article's sentences are read under their outlet and date alone. A false alarm
+at the lower level costs one sentence or a headline; only a sure one costs an article.
 
-Both probes and the threshold are fitted by `bench/directive_fit.py` on
+Both probes and both thresholds are fitted by `bench/directive_fit.py` on
 `eval/sets/directives-train.jsonl` and the planted sentences measured before (each set into
 corpus articles) and on half of the corpus articles, and kept in `directive_model.json` beside
 this file; the same script measures them on real news sentences they were not fitted on and
@@ -53,7 +53,7 @@ from rag.types import Sentence, embed_text
 
 MODEL_PATH = Path(__file__).with_name("directive_model.json")
 REASON = "addresses whoever reads or answers from this page and tells them what to do or say"
-ARTICLE, SENTENCE = "article", "sentence"  # what a flag keeps out (an older ingest's: ARTICLE)
+ARTICLE, SENTENCE = "article", "sentence"  # what a flag keeps out of answers
 ALONE_LAYER = 4
 
 Span = tuple[int, int]
@@ -67,6 +67,7 @@ class DirectiveModel:
     probe: tuple[float, ...]  # over the in-context vector, then the sentence's own
     bias: float
     threshold: float  # a sentence at or above it is never evidence
+    article_threshold: float  # ... and its article is none either
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> DirectiveModel:
@@ -78,11 +79,13 @@ class DirectiveModel:
             tuple(data["probe"]),
             data["bias"],
             data["threshold"],
+            data["article_threshold"],
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
             "threshold": self.threshold,
+            "article_threshold": self.article_threshold,
             "gate": self.gate,
             "gate_bias": self.gate_bias,
             "bias": self.bias,
@@ -106,21 +109,23 @@ def default_model() -> DirectiveModel:
 @dataclass(frozen=True)
 class Found:
     """The directives read in one text: positions (0 the headline, then its sentences) at or
-    above the threshold."""
+    above the sentence threshold, and those of them that keep the whole article out."""
 
     positions: tuple[int, ...] = ()
+    article: tuple[int, ...] = ()
 
     def to_json(self) -> str:
-        return json.dumps({"positions": list(self.positions)})
+        return json.dumps({"positions": list(self.positions), "article": list(self.article)})
 
     @classmethod
     def from_json(cls, stored: str | None) -> Found | None:
-        """None: not read. An older ingest stored a plain list, or also the positions it took
-        for sure enough to keep the article out (no longer kept out for them)."""
+        """None: not read. A plain list (an older ingest's) kept its whole article out."""
         if stored is None:
             return None
         data = json.loads(stored)
-        return cls(tuple(data if isinstance(data, list) else data["positions"]))
+        if isinstance(data, list):
+            return cls(tuple(data), tuple(data))
+        return cls(tuple(data["positions"]), tuple(data["article"]))
 
 
 def directive_scores(
@@ -151,11 +156,13 @@ def read_alone(embedder: Any, texts: Sequence[str]) -> np.ndarray:
 
 def find_directives(
     texts: Sequence[str], vectors: Any, embedder: Any, model: DirectiveModel | None = None
-) -> list[int]:
-    """Indices of the sentences that are directives."""
+) -> tuple[list[int], list[int]]:
+    """Indices of the sentences that are directives, and of those sure enough to keep their
+    article out."""
     model = model or default_model()
     scores = directive_scores(texts, vectors, embedder, model)
-    return [i for i, p in enumerate(scores) if p >= model.threshold]
+    found = [i for i, p in enumerate(scores) if p >= model.threshold]
+    return found, [i for i in found if scores[i] >= model.article_threshold]
 
 
 def chunk_spans(title: str, sentences: Sequence[Sentence], start: int) -> list[Span]:
@@ -170,20 +177,21 @@ def read_article(embedder: Any, title: str, sentences: Sequence[Sentence], body:
     index."""
     spans = chunk_spans(title, sentences, 0)
     _, (vectors,) = embedder.embed_spans([embed_text(title, body)], [spans])
-    return Found(tuple(find_directives([title] + [s.text for s in sentences], vectors, embedder)))
+    found, article = find_directives([title] + [s.text for s in sentences], vectors, embedder)
+    return Found(tuple(found), tuple(article))
 
 
-def flag_entry(sentence_ids: Sequence[str], headline: bool) -> dict[str, Any] | None:
-    """The `flags` entry of an article holding directives, or None: answers leave out the
-    listed sentences, and the headline where `headline`. (`scope` "article", written by older
-    ingests, keeps the whole article out.)"""
+def flag_entry(sentence_ids: Sequence[str], headline: bool, article: bool) -> dict[str, Any] | None:
+    """The `flags` entry of an article holding directives, or None. `scope`: what answers
+    leave out, the listed sentences (and the headline, where `headline`) or the whole
+    article."""
     if not sentence_ids and not headline:
         return None
     return {
         "kind": "directive",
         "sentence_ids": list(sentence_ids),
         "headline": headline,
-        "scope": SENTENCE,
+        "scope": ARTICLE if article else SENTENCE,
         "reason": REASON,
     }
 
@@ -198,8 +206,8 @@ class KeptOut:
 
 
 def keeps_out(entries: Sequence[dict[str, Any]] | None) -> KeptOut:
-    """From an article's `flags`. An older ingest's entry with `scope` "article", or without
-    `scope`, keeps its article out."""
+    """From an article's `flags`. An entry without `scope` (an older ingest's) kept its
+    article out."""
     whole, ids, headline = False, set(), False
     for entry in entries or []:
         whole = whole or entry.get("scope", ARTICLE) == ARTICLE

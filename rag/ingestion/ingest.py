@@ -78,7 +78,8 @@ class _Planned:
             key=lambda sid: int(sid.rsplit("#", 1)[1]),
         )
         headline = any(0 in f.positions for _, f in read)
-        return json.dumps(flag_entry(ids, headline))
+        article = any(f.article for _, f in read)
+        return json.dumps(flag_entry(ids, headline, article))
 
 
 def plan_chunks(
@@ -257,7 +258,15 @@ def _embed(
     flat = [t for texts in sentences for t in texts]
     owner = [(n, i) for n, texts in enumerate(sentences) for i in range(len(texts))]
     found: list[list[int]] = [[] for _ in inputs]
-    for k in find_directives(flat, np.concatenate(read), embedder):
+    article: list[list[int]] = [[] for _ in inputs]
+    directives, article_wide = find_directives(flat, np.concatenate(read), embedder)
+    sure = set(article_wide)
+    for k in directives:
         n, i = owner[k]
         found[n].append(i)
-    return {t: (v, Found(tuple(f))) for t, v, f in zip(inputs, vectors, found, strict=True)}
+        if k in sure:
+            article[n].append(i)
+    return {
+        t: (v, Found(tuple(f), tuple(a)))
+        for t, v, f, a in zip(inputs, vectors, found, article, strict=True)
+    }

@@ -91,9 +91,10 @@ class Retriever:
     def without_instructions(self, hits: Sequence[Hit]) -> list[Hit]:
         """The hits without the sentences ingest flagged for telling their reader what to do or
         say rather than reporting (`rag.ingestion.directives`): none of them is evidence, and none
-        is cited; a flagged headline is left out of its article's hits (their `title` empty).
-        An article an older ingest flagged whole is left out whole. An article indexed without
-        its flags, by an older ingest, is read for them now."""
+        is cited. Where one was sure enough, the rest of the article was written by the same
+        hand, and its hits are left out whole; a flagged headline is left out of its article's
+        hits (their `title` empty). An article indexed without its flags, by an older ingest, is
+        read for them now."""
         ids = sorted({h.article_id for h in hits})
         flags = self.index.flags(ids)
         unread = [i for i in ids if flags.get(i) is None]
@@ -114,6 +115,7 @@ class Retriever:
                 entry = flag_entry(
                     [sentences[i - 1].id for i in found.positions if i],
                     0 in found.positions,
+                    bool(found.article),
                 )
                 flags[article_id] = [entry] if entry else []
         kept = []
@@ -133,7 +135,7 @@ class Retriever:
     def _read_in_chunks(self, hits: Sequence[Hit], article_id: str) -> list[dict[str, Any]]:
         """What ingest read in the chunks of an article whose record is not written yet."""
         chunks = self.index.chunks_by_id([h.chunk_id for h in hits if h.article_id == article_id])
-        ids, headline = set(), False
+        ids, headline, article = set(), False, False
         for chunk in chunks.values():
             found = Found.from_json(chunk.meta.get("directives"))
             if found is None:
@@ -141,7 +143,8 @@ class Retriever:
             first = chunk.meta["first_sentence"]
             ids |= {sentence_id(article_id, first + i - 1) for i in found.positions if i}
             headline = headline or 0 in found.positions
-        entry = flag_entry(sorted(ids), headline)
+            article = article or bool(found.article)
+        entry = flag_entry(sorted(ids), headline, article)
         return [entry] if entry else []
 
 
