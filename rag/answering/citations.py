@@ -28,10 +28,20 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 from rag.answering.claim_stream import Claim, normal
 from rag.answering.context import ContextSentence
+from rag.reading.english import (
+    dates_an_event,
+    gives_reason,
+    is_count_word,
+    is_year,
+    negations,
+    opening_verdict,
+    stem,
+    times,
+    what_is_counted,
+)
 from rag.reading.question import COUNT, NAME, REASON, TIME, Reading, parser, read_question
 from rag.text import content_stems, names, numbers, words
 from rag.types import Hit, iso_date
@@ -63,41 +73,6 @@ class CheckedClaim:
 
 
 # --- checking --------------------------------------------------------------------------------
-_YEAR = re.compile(r"(1[89]|20)\d\d")
-# Words that place a sentence's event in time relative to its article's date.
-_TIME_CUE = re.compile(
-    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d"
-    r"|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tonight|yesterday"
-    r"|tomorrow)\b|\b(this|last|next|earlier this|later this)\s+(week|month|year|season)\b",
-    re.I,
-)
-_VERDICT = re.compile(r"(yes|no)\b[,.;:!]?\s*", re.I)
-# Words that turn a statement round: "has not responded", "failed to identify", "denied".
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot"
-    r"|fail(?:s|ed)?|refus(?:e|es|ed)|den(?:y|ies|ied)|declin(?:e|es|ed))\b|n['’]t\b",
-    re.I,
-)
-
-
-# A time a claim gives: a time cue, a month, a year, a date, a part of the day or year.
-_TIME = re.compile(
-    _TIME_CUE.pattern
-    + r"|\b(january|february|april|june|july|august|september|october|november|december"
-    r"|(1[89]|20)\d\d|\d{1,2}/\d{1,2}(/\d{2,4})?|ago|weekend|morning|evening|afternoon"
-    r"|spring|summer|autumn|winter)\b",
-    re.I,
-)
-_REASON = re.compile(
-    r"\b(because|since|due to|owing to|as a result|in order to|so that|so as to|after|following"
-    r"|amid|reasons?|caused|led to|given that|thanks to|in response to)\b",
-    re.I,
-)
-_COUNT_WORDS = {
-    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-    "twelve", "dozen", "dozens", "hundred", "hundreds", "thousand", "thousands", "million",
-    "millions", "billion", "billions", "several", "none", "no", "single", "both", "half",
-}  # fmt: skip
 
 
 def evidence_text(item: ContextSentence) -> str:
@@ -190,10 +165,10 @@ class SupportChecker:
                 if self._phrase and content_stems(claim) - self._question_stems:
                     return True  # "What type of establishments ...?" "Sportsbooks ..."
             elif kind == REASON:
-                if _REASON.search(claim):
+                if gives_reason(claim):
                     return True
             elif kind == TIME:
-                if any(m.group(0).lower() not in asked for m in _TIME.finditer(claim)):
+                if any(t not in asked for t in times(claim)):
                     return True
             elif self._gives_count(claim):
                 return True
@@ -206,7 +181,7 @@ class SupportChecker:
         ...?"; "Twelve miners were killed" answers "How many people were killed ...?"."""
         tokens = words(claim)
         counts = [
-            w for w in tokens if (w in _COUNT_WORDS or numbers(w)) and w not in self._question_words
+            w for w in tokens if (is_count_word(w) or numbers(w)) and w not in self._question_words
         ]
         counted = what_is_counted(self.question)
         if not counts or counted is None or is_short(claim):
@@ -227,13 +202,13 @@ class SupportChecker:
         latest statement?") says "No" when one of the two negates it and "Yes" when neither or
         both do. None when the question is not yes/no, or the claim has a verdict of its own,
         is a short answer, or says too little of the question."""
-        if not self._yes_no_question or _VERDICT.match(claim) or is_short(claim):
+        if not self._yes_no_question or opening_verdict(claim) or is_short(claim):
             return None
         asked = self._asked_stems
         if not asked or len(asked & content_stems(claim)) / len(asked) < COVERS_QUESTION:
             return None
-        negations = len(_NEGATION.findall(self.question)) + len(_NEGATION.findall(claim))
-        return "No" if negations % 2 else "Yes"
+        turned = negations(self.question) + negations(claim)
+        return "No" if turned % 2 else "Yes"
 
     def supported_verdict(self, claim: str, cites: Sequence[int]) -> str | None:
         """The verdict a supported claim implies (`implied_verdict`), when it would pass the
@@ -253,7 +228,7 @@ class SupportChecker:
         if is_short(claim):
             return True
         if self._yes_no_question:
-            verdict = _VERDICT.match(claim)
+            verdict = opening_verdict(claim)
             if not verdict:
                 return False
             claim = claim[verdict.end() :]
@@ -287,7 +262,7 @@ class SupportChecker:
             floor = MIN_COVERAGE_SHORT if in_place else MIN_COVERAGE
             if coverage < floor:
                 problems.append(f"content-word coverage {coverage:.2f} < {floor}")
-        if self._yes_no_question and (verdict := _VERDICT.match(claim)):
+        if self._yes_no_question and (verdict := opening_verdict(claim)):
             problems += self._verdict_problems(verdict.group(1), evidence_stems)
         added = content_stems(claim) - self._question_stems - SOURCE_WORDS
         if in_place and added:
@@ -330,8 +305,8 @@ class SupportChecker:
         regions" does not say it happened in the year it was reported)."""
         sentences = " ".join(self.by_n[n].sentence.text for n in cites)
         said = numbers(sentences)
-        said_years = {n for n in said if _YEAR.fullmatch(n)}
-        dateline_only = {n for n in numbers(claim) - said if _YEAR.fullmatch(n)} & numbers(evidence)
+        said_years = {n for n in said if is_year(n)}
+        dateline_only = {n for n in numbers(claim) - said if is_year(n)} & numbers(evidence)
         if not dateline_only:
             return None
         if said_years:
@@ -344,7 +319,7 @@ class SupportChecker:
             and spelled.split(",")[0].lower() in claim.lower()
             for n in cites
         )
-        if not reports and not _TIME_CUE.search(sentences):
+        if not reports and not dates_an_event(sentences):
             return (
                 f"year {sorted(dateline_only)} is only the article's date, and the cited "
                 "sentences give no time it could date"
@@ -384,27 +359,6 @@ class SupportChecker:
         subject = content_stems(self._subject(claim))
         evidence = content_stems(" ".join(evidence_text(self.by_n[n]) for n in cites))
         return len(subject & evidence) / len(subject) if subject else 0.0
-
-
-@cache
-def what_is_counted(question: str) -> tuple[str, str] | None:
-    """What a "How many ...?" question counts and what it asks of it, as stems: ("troop",
-    "fight") for "How many Russian troops are fighting?", ("vote", "receiv") for "How many
-    votes did the bill receive?"; None when it names nothing ("How much did it cost?")."""
-    doc = parser()(question)
-    for token in doc:
-        if token.lower_ in ("many", "much") and token.head.pos_ in ("NOUN", "PROPN"):
-            noun = token.head
-            verb = noun.head if noun.head.pos_ in ("VERB", "AUX") else noun.sent.root
-            if noun.pos_ == "PROPN" or not content_stems(noun.text):
-                return None
-            return stem(noun.text), stem(verb.text)
-    return None
-
-
-def stem(word: str) -> str:
-    stems = content_stems(word)
-    return min(stems) if stems else word.lower()
 
 
 def _capitalised(text: str) -> set[str]:
