@@ -103,3 +103,19 @@ def test_a_part_from_an_outlet_the_index_lacks_is_named_and_the_others_still_ans
         "missing",
         [],
     )
+
+
+def test_a_part_naming_two_outlets_cites_each(desk: Desk) -> None:
+    events, answer = ask(
+        desk,
+        "Do both the Engadget and the Polygon articles report that the Steam Deck OLED goes on "
+        "sale on November 16th?",
+    )
+    (part,) = answer.parts
+    by_n = {c.n: c for c in answer.citations}
+    assert [by_n[n].source for n in part["citations"]] == ["Engadget", "Polygon"]
+    assert "November 16" in by_n[part["citations"][0]].text
+    # what the second outlet says is shown as what it says, not as support it does not give
+    assert "The closest Polygon (2023-11-09) comes: “" in part["finding"]
+    read = {s["n"] for s in events[0][1]["sentences"]}  # in the evidence the stream opens with
+    assert set(part["citations"]) <= read

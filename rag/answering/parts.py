@@ -12,6 +12,12 @@ the verdict is composed from the findings in code:
   the closest they come (what the outlet says instead);
 * "A ... before/after B ...": both parts supported, then the publication dates decide.
 
+A part that names several reports (two outlets in one clause, "the Fortune article ... another
+Fortune article") reads as many articles: beside its finding it cites the sentence of each
+next article (in order of support) that comes closest to the part's claim, so every report it
+names is shown, said to support the claim only when it scores as a finding must; the verdict
+is read from the finding alone.
+
 A question about what an outlet reports is answered from that outlet's articles, so their
 silence on a claim is evidence against it. A question that names no outlet is not decided this
 way: the absence of a report is no evidence that something did not happen.
@@ -53,6 +59,8 @@ class Finding:
     status: str  # SUPPORTED, NOT_SUPPORTED or MISSING
     sentence: ContextSentence | None = None
     score: float = 0.0
+    # the closest sentence of each further article the part names, and whether it supports it
+    beside: tuple[tuple[ContextSentence, bool], ...] = ()
 
 
 def gather(
@@ -155,7 +163,38 @@ def find(
     scores = model.scores(rows)
     best = int(np.argmax(scores))  # the first of equals, as a stable sort would give
     status = SUPPORTED if scores[best] >= model.threshold else NOT_SUPPORTED
-    return Finding(evidence.part, status, candidates[best], float(scores[best]))
+    beside = [
+        (candidates[i], bool(scores[i] >= model.threshold))
+        for i in _further(
+            candidates, scores, best, len(evidence.part.named) - 1, evidence.part.sources
+        )
+    ]
+    return Finding(evidence.part, status, candidates[best], float(scores[best]), tuple(beside))
+
+
+def _further(
+    candidates: Sequence[ContextSentence],
+    scores: np.ndarray,
+    best: int,
+    more: int,
+    outlets: Sequence[str],
+) -> list[int]:
+    """The best sentence of each of `more` further articles: first of each named outlet not
+    read yet, then in order of support."""
+    order = [int(i) for i in np.argsort(-scores, kind="stable")]
+    firsts: dict[str | None, int] = {}  # each outlet's best sentence
+    for i in order:
+        firsts.setdefault(candidates[i].source, i)
+    named = [firsts[o] for o in outlets if o in firsts and o != candidates[best].source]
+    read = {candidates[best].article_id}
+    out: list[int] = []
+    for i in named + order:
+        if len(out) >= more:
+            break
+        if candidates[i].article_id not in read:
+            read.add(candidates[i].article_id)
+            out.append(i)
+    return out
 
 
 def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
@@ -171,6 +210,11 @@ def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
         earlier = first < second
         return "Yes" if earlier == (reading.relation == "before") else "No"
     return "Yes"
+
+
+def _read(finding: Finding) -> list[ContextSentence]:
+    """The sentences a finding cites: its own, then those beside it."""
+    return [] if finding.sentence is None else [finding.sentence, *(b for b, _ in finding.beside)]
 
 
 def attribution(item: ContextSentence) -> str:
@@ -215,6 +259,9 @@ def shown_part(finding: Finding, marks: list[int]) -> dict[str, Any]:
             f"{attribution(item)} does not say so ({finding.part.text}); "
             f"the closest it comes: “{item.sentence.text}”"
         )
+    for item, supports in finding.beside:
+        said = f"{attribution(item)}:" if supports else f"The closest {attribution(item)} comes:"
+        text += f" {said} “{item.sentence.text}”"
     return {
         "source": source,
         "asks": finding.part.text,
@@ -264,20 +311,20 @@ class Decider(Stage):
         numbers: dict[str, int] = {}
         citations: list[Citation] = []
         for finding in findings:
-            if finding.sentence is not None and finding.sentence.sentence.id not in numbers:
-                numbers[finding.sentence.sentence.id] = len(citations) + 1
-                citations.append(Citation.of(len(citations) + 1, finding.sentence))
+            for item in _read(finding):
+                if item.sentence.id not in numbers:
+                    numbers[item.sentence.id] = len(citations) + 1
+                    citations.append(Citation.of(len(citations) + 1, item))
         yield "evidence", {"sentences": [asdict(c) for c in citations]}
         sentences: list[AnswerSentence] = []
         parts: list[dict[str, Any]] = []
         announced: set[int] = set()
         for finding in findings:
-            marks: list[int] = []
-            if finding.sentence is not None:
-                marks = [numbers[finding.sentence.sentence.id]]
-                if marks[0] not in announced:
-                    announced.add(marks[0])
-                    yield "citation", asdict(citations[marks[0] - 1])
+            marks = list(dict.fromkeys(numbers[item.sentence.id] for item in _read(finding)))
+            for mark in marks:
+                if mark not in announced:
+                    announced.add(mark)
+                    yield "citation", asdict(citations[mark - 1])
             part = shown_part(finding, marks)
             parts.append(part)
             if finding.status != MISSING:
@@ -299,9 +346,10 @@ class Decider(Stage):
             yield "done", {"answer": answer}
             return
         deciding = [
-            numbers[f.sentence.sentence.id]
+            numbers[item.sentence.id]
             for f in findings
-            if f.sentence is not None and (said == "Yes" or f.status != SUPPORTED)
+            if said == "Yes" or f.status != SUPPORTED
+            for item in _read(f)
         ]
         opening = AnswerSentence(f"{said}.", sorted(set(deciding)), True)
         yield "verdict", {"text": opening.text, "citations": opening.citations}
