@@ -170,6 +170,28 @@ def test_before_and_after_are_relations_between_parts() -> None:
     assert after.parts[0].sources == ("TechCrunch",)
 
 
+def test_sources_named_in_one_clause_are_each_asked_their_own_words() -> None:
+    # the parse finds no clause of its own after "before": the outlets still divide it
+    ordered = read_question(
+        "Did the Sporting News report on the Lakers' win before TechCrunch mentioned "
+        "Google's antitrust trial?",
+        OUTLETS,
+    )
+    assert ordered.relation == "before"
+    assert [(p.sources, p.text) for p in ordered.parts] == [
+        (("Sporting News",), "the Lakers' win"),
+        (("TechCrunch",), "Google's antitrust trial"),
+    ]
+    # sources named together, with nothing of their own, are each asked what follows them
+    together = read_question(
+        "Do The Verge and TechCrunch suggest that Apple will cut prices?", OUTLETS
+    )
+    assert [(p.sources, p.text) for p in together.parts] == [
+        (("The Verge",), "Apple will cut prices"),
+        (("TechCrunch",), "Apple will cut prices"),
+    ]
+
+
 def test_two_reports_set_side_by_side_are_two_parts_asked_the_same() -> None:
     opening = read_question(
         "Between the TechCrunch report on the port strike published on March 3, 2023, and "

@@ -12,6 +12,7 @@ from rag.answering.prompts import REWRITE_SCHEMA, REWRITE_SYSTEM, REWRITE_USER
 from rag.generators.base import GenerationRequest, Generator
 from rag.retrieval.retrieve import MAX_QUESTION_CHARS
 
+# What points back to an earlier turn: an opening conjunction, a pronoun or a demonstrative.
 REFERS_BACK = re.compile(
     r"^(and|but|so|also|what about|how about)\b|\b(it|its|they|them|their|he|him|his|she|"
     r"her|this|that|these|those|there|then|the same)\b",

@@ -24,6 +24,7 @@ from rag.text import content_stems, names, numbers, words
 MODEL_PATH = Path(__file__).with_name("support_model.json")
 FEATURES = ("similarity", "content", "names", "number_missing", "negation")
 _NUMBER_MISSING = FEATURES.index("number_missing")
+# The words that negate a clause in the support model's `negation` feature (fitted with it).
 _NEGATORS = frozenset(["not", "no", "never", "none", "neither", "nor", "without", "n't"])
 
 

@@ -19,6 +19,7 @@ from rag.reading.sources import DOCUMENT_NOUNS
 BOTH = "between"  # the mark of two parts set side by side ("Between A and B, was ...?")
 ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two parts
 FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])  # Penn tags of a finite verb
+MIN_CLAIM_WORDS = 3  # a part asks something of its source in at least this many words
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,42 @@ def clauses(doc) -> list[tuple[int, int, str | None]]:  # type: ignore[no-untype
     return spans or [(0, text_end, None)]
 
 
+def by_source(  # type: ignore[no-untyped-def]
+    doc, spans: list[tuple[int, int, str | None]], mentions: dict
+) -> list[tuple[int, int, str | None]]:
+    """The spans cut again between each two sources one of them names, at the last word
+    between the two that joins clauses (`_joins`: "A reported X before B mentioned Y", "A
+    says X, and B says Y", "Do A and B suggest X?"), so that each source is asked its own
+    words; the word cut at becomes the mark of the span it opens ("before" orders the two).
+    A cut stands only if what follows it asks something of its own (not a source named after
+    its words: "..., as reported by X", "X and Y described in Z") and what precedes it does
+    too, or names its source alone ("Do A and B ...")."""
+    named = sorted(mentions)
+    out: list[tuple[int, int, str | None]] = []
+    for start, end, mark in spans:
+        inside = [m for m in named if start <= m[0] < end]
+        position = start
+        for (_, left), (right, _) in zip(inside, inside[1:], strict=False):
+            joints = [t for t in doc if left <= t.idx and t.idx + len(t) <= right and _joins(t)]
+            if not joints:
+                continue  # "X's report in Y": nothing to cut at
+            cut = joints[-1]
+            before = claim_text(doc, position, cut.idx, mentions)
+            after = claim_text(doc, cut.idx, end, mentions)
+            if len(after.split()) < MIN_CLAIM_WORDS or 0 < len(before.split()) < MIN_CLAIM_WORDS:
+                continue
+            out.append((position, cut.idx, mark))
+            position, mark = cut.idx + len(cut), cut.lower_
+        out.append((position, end, mark))
+    return out
+
+
+def _joins(token) -> bool:  # type: ignore[no-untyped-def]
+    """Does the token join two clauses: a conjunction ("and"), or a subordinator the parse
+    marks as one ("before", "after", "while"), not the "that" opening what a source says?"""
+    return token.tag_ == "CC" or (token.dep_ == "mark" and token.head.dep_ != "ccomp")
+
+
 def compared(doc, mentions: Iterable[tuple[int, int]]) -> list[tuple[int, int, str | None]]:  # type: ignore[no-untyped-def]
     """Character spans of a verdict asked of two things set side by side: "Between A and B,
     was there a change in X?", "Has X changed between A and B?", "After A and B, was X
@@ -110,7 +147,19 @@ def joined(parts: list[Part]) -> list[Part]:
     """The parts as the answer reads them: two set side by side each take what the rest asks
     (`_side_by_side`); otherwise a part with no source or date joins its neighbour
     (`_merge_sourceless`)."""
-    return _side_by_side(parts) if any(p.mark == BOTH for p in parts) else _merge_sourceless(parts)
+    if any(p.mark == BOTH for p in parts):
+        return _side_by_side(parts)
+    return _sharing_claims(_merge_sourceless(parts))
+
+
+def _sharing_claims(parts: list[Part]) -> list[Part]:
+    """A source named with no words of its own ("Do A and B suggest X?") is asked what the
+    next part asks."""
+    out = list(parts)
+    for i in range(len(out) - 2, -1, -1):
+        if len(out[i].text.split()) < MIN_CLAIM_WORDS and out[i].outlets:
+            out[i] = replace(out[i], text=out[i + 1].text)
+    return out
 
 
 def _side_by_side(parts: list[Part]) -> list[Part]:
@@ -194,9 +243,13 @@ def _frame(doc, tokens, mentions: Iterable[tuple[int, int]]) -> set[int]:  # typ
         if any(s <= t.idx < e for s, e in mentions)
         or (t.lower_ in DOCUMENT_NOUNS and t.pos_ == "NOUN")
     }
-    for t in tokens:  # a source's determiner and compounds ("the TechCrunch article")
+    for t in tokens:  # a source's determiner and compounds ("both the TechCrunch article")
         if t.head.i in source and (
-            t.dep_ == "case" or (t.dep_ in ("det", "compound", "poss", "amod") and t.i < t.head.i)
+            t.dep_ == "case"
+            or (
+                t.dep_ in ("det", "predet", "preconj", "compound", "poss", "amod")
+                and t.i < t.head.i
+            )
         ):
             source.add(t.i)
     frame = set(source)

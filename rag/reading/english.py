@@ -19,6 +19,7 @@ from rag.text import content_stems
 
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _TIME_LABELS = frozenset(["DATE", "TIME"])
+# The "Yes" or "No" an answer opens with, as a model writes it.
 _VERDICT = re.compile(r"(yes|no)\b[,.;:!]?\s*", re.I)
 # Words that turn a statement round: "has not responded", "failed to identify", "denied".
 _NEGATION = re.compile(
@@ -26,6 +27,7 @@ _NEGATION = re.compile(
     r"|fail(?:s|ed)?|refus(?:e|es|ed)|den(?:y|ies|ied)|declin(?:e|es|ed))\b|n['’]t\b",
     re.I,
 )
+# Connectives that give a cause or a purpose: spaCy parses them but does not tell them apart.
 _REASON = re.compile(
     r"\b(because|since|due to|owing to|as a result|in order to|so that|so as to|after|following"
     r"|amid|reasons?|caused|led to|given that|thanks to|in response to)\b",

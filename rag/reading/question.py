@@ -29,7 +29,16 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from rag.reading.clauses import FINITE, ORDER_MARKS, Part, claim_text, clauses, compared, joined
+from rag.reading.clauses import (
+    FINITE,
+    ORDER_MARKS,
+    Part,
+    by_source,
+    claim_text,
+    clauses,
+    compared,
+    joined,
+)
 from rag.reading.recency import Window, date_window, recency
 from rag.reading.sources import outlet_mentions, unknown_sources
 
@@ -86,6 +95,8 @@ def read_question(
     kind, asked = _kind(doc)
     mentions = outlet_mentions(question, outlets)
     spans = (compared(doc, mentions) if kind == YESNO else []) or clauses(doc)
+    if kind == YESNO:
+        spans = by_source(doc, spans, mentions)
     unknown = unknown_sources(doc, mentions)
     parts = []
     for start, end, mark in spans:

@@ -34,6 +34,7 @@ DEICTIC = frozenset(
     ("yesterday", "today", "tonight", "this", "last", "past", "previous", "ago")
     + ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 )
+# The prepositions that open a window at a date, and those that close it.
 SINCE = ("since", "after", "from")
 UNTIL = ("before", "until", "till")
 BOUNDING = SINCE + UNTIL
