@@ -212,9 +212,12 @@ def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
     return "Yes"
 
 
-def _read(finding: Finding) -> list[ContextSentence]:
-    """The sentences a finding cites: its own, then those beside it."""
-    return [] if finding.sentence is None else [finding.sentence, *(b for b, _ in finding.beside)]
+def _read(finding: Finding, supporting: bool = False) -> list[ContextSentence]:
+    """The sentences a finding cites: its own, then those beside it (`supporting`: only those
+    that support the part's claim)."""
+    if finding.sentence is None:
+        return []
+    return [finding.sentence, *(b for b, ok in finding.beside if ok or not supporting)]
 
 
 def attribution(item: ContextSentence) -> str:
@@ -345,11 +348,11 @@ class Decider(Stage):
             answer.parts = parts
             yield "done", {"answer": answer}
             return
-        deciding = [
+        deciding = [  # "Yes" rests on what supports each part; "No" on what the outlet says
             numbers[item.sentence.id]
             for f in findings
             if said == "Yes" or f.status != SUPPORTED
-            for item in _read(f)
+            for item in _read(f, supporting=said == "Yes")
         ]
         opening = AnswerSentence(f"{said}.", sorted(set(deciding)), True)
         yield "verdict", {"text": opening.text, "citations": opening.citations}
