@@ -40,6 +40,7 @@ from rag.answering.stage import Event, Run, Stage
 from rag.answering.support import SupportModel, default_model, features
 from rag.config import Settings
 from rag.generators.base import Generator
+from rag.reading.clauses import MIN_CLAIM_WORDS
 from rag.reading.question import YESNO, Part, Reading, read_question
 from rag.retrieval.retrieve import Retriever, check_question
 from rag.types import Filters, Hit, iso_date
@@ -73,7 +74,7 @@ def gather(
     0.941 -> 0.950, but the embedded model then named 41 answers of 50 against 43.)"""
     out = []
     for part in reading.parts:
-        query = part.text if len(part.text.split()) >= 3 else question
+        query = part.text if len(part.text.split()) >= MIN_CLAIM_WORDS else question
         if part.unknown and not part.sources:
             out.append(PartEvidence(part, []))  # an outlet the index does not hold
             continue
@@ -138,7 +139,7 @@ def decides(reading: Reading) -> bool:
     return (
         reading.kind == YESNO
         and bool(reading.parts)
-        and all(p.outlets and len(p.text.split()) >= 3 for p in reading.parts)
+        and all(p.outlets and len(p.text.split()) >= MIN_CLAIM_WORDS for p in reading.parts)
     )
 
 
