@@ -17,7 +17,9 @@ The reading uses spaCy's small English pipeline (`en_core_web_sm`, shipped on Py
   indicates that ...", "... before Fortune mentioned that ...") is a part of its own; each
   part keeps the sources and the dates it names. "before"/"after" between two parts is a
   relation the answer decides from publication dates, in code. Two reports set side by side
-  ("Between A and B, was there a change in X?") are two parts, each asked X
+  ("Between A and B, was there a change in X?") are two parts, each asked X; in a yes/no
+  question, sources named in one clause are cut apart at the conjunction or subordinator
+  between them ("Did A report X before B mentioned Y?", "Do A and B suggest X?")
   (`rag.reading.clauses`).
 """
 
