@@ -122,3 +122,21 @@ def test_each_outlet_named_together_is_asked_the_claim(desk: Desk) -> None:
     by_n = {c.n: c for c in answer.citations}
     assert "November 16" in by_n[engadget["citations"][0]].text
     assert by_n[polygon["citations"][0]].source == "Polygon"
+
+
+def test_a_part_naming_two_reports_cites_each(desk: Desk) -> None:
+    # nothing joins the two outlets' clauses: one part, which names two reports
+    events, answer = ask(
+        desk,
+        "Does the Engadget article on the Steam Deck OLED report a sale date of November 16th "
+        "compared to the price given in the Polygon article?",
+    )
+    (part,) = answer.parts
+    by_n = {c.n: c for c in answer.citations}
+    engadget, polygon = part["citations"]
+    assert (by_n[engadget].source, by_n[polygon].source) == ("Engadget", "Polygon")
+    assert "November 16" in by_n[engadget].text
+    # what the second report says is shown as what it says, not as support it does not give
+    assert "The closest Polygon (2023-11-09) comes: “" in part["finding"]
+    assert answer.text.startswith("Yes.") and answer.sentences[0].citations == [engadget]
+    assert {engadget, polygon} <= {s["n"] for s in events[0][1]["sentences"]}
