@@ -43,7 +43,8 @@ from rag.answering.names import Located, names_it, witnesses  # noqa: E402
 from rag.answering.parts import candidates_of, gather, merged_hits  # noqa: E402
 from rag.answering.support import default_model, features  # noqa: E402
 from rag.desk import Desk  # noqa: E402
-from rag.reading.question import parser, read_question  # noqa: E402
+from rag.reading.english import parser  # noqa: E402
+from rag.reading.question import read_question  # noqa: E402
 
 NAME = "citation_ceiling"
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6)

@@ -49,6 +49,7 @@ from rag.answering.parts import (  # noqa: E402
 from rag.answering.support import FEATURES, MODEL_PATH, SupportModel, features  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.desk import Desk  # noqa: E402
+from rag.reading.english import NEGATORS  # noqa: E402
 from rag.reading.question import read_question  # noqa: E402
 
 HITS = 8
@@ -75,9 +76,8 @@ def collect(retriever, split: str):  # type: ignore[no-untyped-def]
                 continue
             texts = [c.sentence.text for c in candidates]
             vectors = retriever.embedder.embed([evidence.part.text, *texts])
-            rows = features(
-                evidence.part.text, texts, [c.title for c in candidates], vectors[0], vectors[1:]
-            )
+            titles = [c.title for c in candidates]
+            rows = features(evidence.part.text, texts, titles, vectors[0], vectors[1:], NEGATORS)
             labels = np.array(
                 [float(any(same_sentence(t, g) for g in gold_sentences)) for t in texts]
             )
@@ -89,7 +89,7 @@ def collect(retriever, split: str):  # type: ignore[no-untyped-def]
 def corrupted(claim: str, names_by_label: dict[str, list[str]]) -> list[str]:
     """The claim made wrong in the ways a report gets a fact wrong: each number changed,
     its first named entity swapped for another of the same kind, its first auxiliary negated."""
-    from rag.reading.question import parser
+    from rag.reading.english import parser
 
     doc = parser()(claim)
     out = []
@@ -112,7 +112,7 @@ def corrupted(claim: str, names_by_label: dict[str, list[str]]) -> list[str]:
 
 
 def entity_names(items) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
-    from rag.reading.question import parser
+    from rag.reading.english import parser
 
     found: dict[str, set[str]] = {}
     for item in items:
@@ -141,7 +141,14 @@ def pairs(items, embed):  # type: ignore[no-untyped-def]
                 vectors = embed([*wrong, gold.sentence.text])
                 for claim, vector in zip(wrong, vectors[:-1], strict=True):
                     xs.append(
-                        features(claim, [gold.sentence.text], [gold.title], vector, vectors[-1:])
+                        features(
+                            claim,
+                            [gold.sentence.text],
+                            [gold.title],
+                            vector,
+                            vectors[-1:],
+                            NEGATORS,
+                        )
                     )
                     ys.append(np.zeros(1))
     return np.vstack(xs), np.concatenate(ys)
@@ -208,12 +215,12 @@ def main() -> None:
     grid = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
 
     def balanced(t: float) -> tuple[float, float]:
-        got = verdicts(SupportModel(weights, bias, t), dev, t)
+        got = verdicts(SupportModel(weights, bias, t, NEGATORS), dev, t)
         pair = (got["yes_accuracy"], got["no_accuracy"])
         return min(pair), sum(pair) / 2
 
     threshold = max(grid, key=lambda t: (*balanced(t), -abs(t - 0.5)))
-    model = SupportModel(weights, bias, threshold)
+    model = SupportModel(weights, bias, threshold, NEGATORS)
     MODEL_PATH.write_text(
         json.dumps(
             {
@@ -221,6 +228,7 @@ def main() -> None:
                 "weights": list(weights),
                 "bias": bias,
                 "threshold": threshold,
+                "negators": sorted(NEGATORS),
                 "fitted_on": "MultiHop-RAG dev pairs (bench/support_fit.py)",
             },
             indent=2,

@@ -187,6 +187,30 @@ def test_new_topic_after_a_conversation_is_not_glued_to_it(desk: Desk) -> None:
     assert answer.abstained and answer.standalone_question == "What is a good lasagna recipe?"
 
 
+@pytest.mark.parametrize(
+    ("follow_up", "leans_back"),
+    [
+        ("What about Google?", True),  # a fragment: no verb of its own
+        ("But why?", True),  # an opening conjunction
+        ("When did her album come out?", True),  # a third person's pronoun
+        ("What happened then?", True),  # a demonstrative
+        ("Is there any news on Gaza?", False),  # "there" that only fills the subject's place
+        ("Who won the Rugby World Cup final?", False),
+    ],
+)
+def test_a_follow_up_is_read_with_the_last_question_only_when_it_leans_on_it(
+    follow_up: str, leans_back: bool
+) -> None:
+    from rag.answering.followup import glued
+
+    history = [
+        {"role": "user", "content": "What did Taylor Swift say about Travis Kelce?"},
+        {"role": "assistant", "content": "That she is proud of him [1]."},
+    ]
+    expected = f"{history[0]['content']} {follow_up}" if leans_back else follow_up
+    assert glued(follow_up, history) == expected
+
+
 def test_streamed_claims_are_separated_however_the_model_chunks_them() -> None:
     from rag.answering.claim_stream import ClaimReader
 

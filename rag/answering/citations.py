@@ -32,17 +32,19 @@ from datetime import datetime
 from rag.answering.claim_stream import Claim, normal
 from rag.answering.context import ContextSentence
 from rag.reading.english import (
+    ARTICLES,
     dates_an_event,
     gives_reason,
     is_count_word,
     is_year,
     negations,
     opening_verdict,
+    parser,
     stem,
     times,
     what_is_counted,
 )
-from rag.reading.question import COUNT, NAME, REASON, TIME, Reading, parser, read_question
+from rag.reading.question import COUNT, NAME, REASON, TIME, Reading, read_question
 from rag.text import content_stems, names, numbers, words
 from rag.types import Hit, iso_date
 
@@ -363,4 +365,4 @@ class SupportChecker:
 
 def _capitalised(text: str) -> set[str]:
     found = {w for token in re.findall(r"\b[A-Z][\w’'-]*", text) for w in words(token)}
-    return found - {"yes", "no", "the", "a", "an"}
+    return found - ARTICLES - {"yes", "no"}  # what opens a sentence or a verdict

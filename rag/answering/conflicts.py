@@ -27,7 +27,8 @@ from rag.answering.context import ContextSentence
 from rag.answering.parts import attribution
 from rag.answering.prompts import REPORTS_DIFFER
 from rag.answering.stage import CLOSEST
-from rag.reading.question import COUNT, NAME, TIME, YESNO, parser
+from rag.reading.english import negates, parser
+from rag.reading.question import COUNT, NAME, TIME, YESNO
 
 NUMBER, NAMED, WHEN = "number", "name", "time"
 # What a value is masked with before two sentences are compared: a word of its kind.
@@ -99,10 +100,7 @@ def read(item: ContextSentence, doc: Any = None) -> Report:
     masked = item.sentence.text
     for ent in reversed(doc.ents):
         masked = masked[: ent.start_char] + PLACEHOLDER[_kind(ent)] + masked[ent.end_char :]
-    negated = any(t.dep_ == "neg" and t.i not in speaker for t in doc) or any(
-        t.dep_ == "det" and t.lower_ == "no" and t.head.dep_ in ("nsubj", "nsubjpass", "dobj")
-        for t in doc
-    )
+    negated = negates(doc, outside=speaker)
     return Report(item, masked, report or masked, values, negated)
 
 

@@ -4,20 +4,13 @@ asked."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from rag.answering.claim_stream import json_field, parse_answer
 from rag.answering.prompts import REWRITE_SCHEMA, REWRITE_SYSTEM, REWRITE_USER
 from rag.generators.base import GenerationRequest, Generator
+from rag.reading.english import refers_back
 from rag.retrieval.retrieve import MAX_QUESTION_CHARS
-
-# What points back to an earlier turn: an opening conjunction, a pronoun or a demonstrative.
-REFERS_BACK = re.compile(
-    r"^(and|but|so|also|what about|how about)\b|\b(it|its|they|them|their|he|him|his|she|"
-    r"her|this|that|these|those|there|then|the same)\b",
-    re.I,
-)
 
 
 def standalone(
@@ -48,7 +41,7 @@ def standalone(
 def glued(question: str, history: Sequence[dict[str, str]]) -> str:
     """A follow-up that refers back ("it", "what about...") read together with the last user
     turn; a question that stands on its own is left alone."""
-    if not REFERS_BACK.search(question):
+    if not refers_back(question):
         return question
     last = next((h["content"] for h in reversed(history) if h.get("role") == "user"), "")
     # Each is within the question limit; together they are kept within it too, by the end of

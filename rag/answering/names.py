@@ -30,12 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answering.context import ContextSentence, header_line, question_terms, relevance
-from rag.reading.question import COUNT, NAME, TIME, parser
+from rag.reading.english import ARTICLES, parser
+from rag.reading.question import COUNT, NAME, TIME
 
 _WORD = re.compile(r"\w+")
 _CAPITALISED = re.compile(r"(?<!\w)[A-Z][\w’'-]{2,}")
-# Words the answer may carry that the source need not: SQuAD's normalisation drops articles.
-_ARTICLES = frozenset(["a", "an", "the"])
 # What the model replies when the sentences do not say (rag.answering.prompts.SHORT_SYSTEM).
 NOT_STATED = "not stated"
 PERSON = "PERSON"  # spaCy's entity label for people
@@ -60,7 +59,7 @@ def _words(text: str) -> list[tuple[str, int, int]]:
 
 def answer_words(reply: str) -> list[str]:
     words = [w for w, _, _ in _words(reply)]
-    while words and words[0] in _ARTICLES:
+    while words and words[0] in ARTICLES:
         words = words[1:]
     return words
 
@@ -241,7 +240,7 @@ def _naming(name: str, texts: dict[str, str]) -> int:
 def _without_article(name: str) -> str:
     """ "the European Commission" -> "European Commission": spaCy keeps a leading article."""
     first, _, rest = name.partition(" ")
-    return rest if rest and first.lower() in _ARTICLES else name
+    return rest if rest and first.lower() in ARTICLES else name
 
 
 def _read_as_person(mine: Counter[str], reply: str) -> bool:

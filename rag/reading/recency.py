@@ -22,28 +22,35 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dateparser.data.date_translation_data import en as _ENGLISH_DATES
+
 # The English words for a piece of news, and for the newest of something.
 NEWS_NOUNS = frozenset(
     ("news", "report", "reports", "article", "articles", "story", "stories", "coverage")
     + ("update", "updates", "headline", "headlines", "piece", "pieces", "post", "posts")
 )
 NEWEST = frozenset({"latest", "newest"})
-# Words that anchor a time to the moment of asking; without one ("in March", "50 years") a
-# time is part of what the news says, not when it was published.
-DEICTIC = frozenset(
-    ("yesterday", "today", "tonight", "this", "last", "past", "previous", "ago")
-    + ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-)
 # The prepositions that open a window at a date, and those that close it.
 SINCE = ("since", "after", "from")
 UNTIL = ("before", "until", "till")
 BOUNDING = SINCE + UNTIL
 DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or after (time zones)
+# The names of the months and the days of the week, as dateparser's English data spells them.
+_CALENDAR = list(_ENGLISH_DATES.info)
+MONTHS = tuple(_CALENDAR[_CALENDAR.index("january") : _CALENDAR.index("december") + 1])
+WEEKDAYS = tuple(_CALENDAR[_CALENDAR.index("monday") : _CALENDAR.index("sunday") + 1])
+# Words that anchor a time to the moment of asking; without one ("in March", "50 years") a
+# time is part of what the news says, not when it was published. dateparser reads them but does
+# not say which anchor to now ("last" does, "50 years" does not); "past" and "previous" it lacks.
+DEICTIC = frozenset(
+    ("yesterday", "today", "tonight", "this", "last", "past", "previous", "ago") + WEEKDAYS
+)
+_MONTH = "|".join(m[:3] for m in MONTHS)  # "jan", ... as the months open
 # A day of a month, with or without its year, or an ISO date: the shapes dateparser is given.
 DATE_SHAPE = re.compile(
-    r"\b(?:\d{4}-\d{2}-\d{2}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
-    r"\d{1,2}(?:st|nd|rd|th)?(?:,?\s+\d{4})?|\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?"
-    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:,?\s+\d{4})?)\b",
+    rf"\b(?:\d{{4}}-\d{{2}}-\d{{2}}|(?:{_MONTH})[a-z]*\.?\s+"
+    rf"\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?"
+    rf"(?:{_MONTH})[a-z]*\.?(?:,?\s+\d{{4}})?)\b",
     re.I,
 )
 _ABSOLUTE = re.compile(rf"\d{{4}}|{DATE_SHAPE.pattern}", re.I)  # a date, or a year alone
