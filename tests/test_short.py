@@ -22,7 +22,7 @@ from rag.answering.names import (
     says_nothing,
     witnesses,
 )
-from rag.answering.short import probability
+from rag.answering.short import SHORT_MAX_TOKENS, probability
 from rag.desk import Desk
 from rag.generators.base import GenerationRequest
 from rag.reading.question import read_question
@@ -137,6 +137,22 @@ def test_a_located_reply_is_shown_in_the_sources_words_and_cited(seed_desk: Desk
     assert answer.text == "Mikhail Galuzin [1]" and "Mikhail Galuzin" in citation.text
     assert answer.reply_probability == pytest.approx(0.905, abs=1e-3)
     assert answer.confidence is not None and 0 <= answer.confidence <= 1
+
+
+def test_a_reply_its_length_cap_cut_is_shown_as_the_whole_sentence_it_stands_in(
+    seed_desk: Desk,
+) -> None:
+    sentence = (
+        "Russia has formally invited Ukrainian President Volodymyr Zelensky to Moscow for "
+        "peace talks, a senior official announced on Friday."
+    )
+    reply = "Russia has formally invited Ukrainian President Volodymyr Zelensky to Moscow for"
+    cut = short_answer(seed_desk, reply, [-0.01] * SHORT_MAX_TOKENS)  # all the tokens allowed
+    assert not cut.abstained and cut.text == f"{sentence} [1]"
+    assert cut.citations[0].text == sentence
+    # a reply that ends on its own is shown as it stands in the source
+    whole = short_answer(seed_desk, "Volodymyr Zelensky", [-0.01] * 4)
+    assert whole.text.startswith("Volodymyr Zelensky [")
 
 
 def test_a_reply_found_in_nothing_read_is_not_shown_as_fact(seed_desk: Desk) -> None:

@@ -17,6 +17,9 @@ first (that budget of them); a reply located there whose confidence reaches
 asked again of the whole context, as if there had been no first reading. A backend that gives
 no token probabilities never makes a first reply sure, so it reads the whole context at once.
 
+A reply that runs into its length cap (`SHORT_CHARS` characters or `SHORT_MAX_TOKENS` tokens)
+is a statement cut mid-phrase, not a name: the sentence it stands in is shown whole.
+
 A name the articles found share more than the reply takes its place
 (`rag.answering.names.corroborated`), and the answer is cited from each article read that names it
 (`rag.answering.names.witnesses`).
@@ -56,6 +59,7 @@ from rag.answering.names import (
 from rag.answering.parts import SUPPORTED, PartEvidence, candidates_of, find
 from rag.answering.prompts import (
     ABSTAIN_TEXT,
+    SHORT_CHARS,
     SHORT_CHOICE,
     SHORT_GRAMMAR,
     SHORT_SYSTEM,
@@ -78,6 +82,11 @@ def short_messages(
     (appended, so the context before it is read from the prompt cache)."""
     user = SHORT_USER.format(context=render_context(context), question=question)
     return [{"role": "system", "content": SHORT_SYSTEM}, {"role": "user", "content": user + after}]
+
+
+def _cut(reply: str, request: GenerationRequest) -> bool:
+    """Did the reply run into its length cap (the grammar's characters or the tokens allowed)?"""
+    return len(reply) >= SHORT_CHARS or len(request.token_logprobs) >= SHORT_MAX_TOKENS
 
 
 def probability(logprobs: Sequence[float]) -> float | None:
@@ -181,6 +190,11 @@ class ShortAnswerer(Stage):
         if repeats(reply, run.standalone, bool(run.reading and run.reading.choice)):
             return request, reply, None, "repeats"
         located = locate(reply, context)
+        if located is not None and located.end and _cut(reply, request):
+            # A reply the length cap cut is a statement, not a name: the sentence it stands
+            # in is shown whole rather than words ending mid-phrase.
+            whole = located.item.sentence.text
+            located = Located(located.item, whole, 0, len(whole))
         return request, reply, located, "unlocated" if located is None else "unsure"
 
     def _choose(
