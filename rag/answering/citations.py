@@ -33,6 +33,7 @@ from rag.answering.claim_stream import Claim, normal
 from rag.answering.context import ContextSentence
 from rag.reading.english import (
     ARTICLES,
+    VERDICTS,
     dates_an_event,
     gives_reason,
     is_count_word,
@@ -365,4 +366,4 @@ class SupportChecker:
 
 def _capitalised(text: str) -> set[str]:
     found = {w for token in re.findall(r"\b[A-Z][\w’'-]*", text) for w in words(token)}
-    return found - ARTICLES - {"yes", "no"}  # what opens a sentence or a verdict
+    return found - ARTICLES - set(VERDICTS)  # what opens a sentence or a verdict

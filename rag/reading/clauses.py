@@ -13,11 +13,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from rag.reading.english import DOCUMENT_NOUNS
 from rag.reading.recency import DATE_SHAPE
-from rag.reading.sources import DOCUMENT_NOUNS
 
 BOTH = "between"  # the mark of two parts set side by side ("Between A and B, was ...?")
-ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two parts
 FINITE = frozenset(["VBD", "VBZ", "VBP", "MD"])  # Penn tags of a finite verb
 MIN_CLAIM_WORDS = 3  # a part asks something of its source in at least this many words
 

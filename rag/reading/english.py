@@ -1,13 +1,14 @@
-"""English, read in one place: spaCy's parser, the few words no library here classifies, and
+"""English, read in one place: spaCy's parser, every word this project reads by hand (the
+closed classes no library here tells apart, and the calendar's words from dateparser), and
 what the answer stage reads of a claim or a sentence (the time, count or reason it gives,
 whether it negates, the verdict it opens with).
 
-Enters: a question, a claim or a sentence. Leaves: its parse (`parser`), what it gives of the
-kind a question asks for (`rag.answering.citations.SupportChecker.gives_answer`), its polarity
-(`negations`, read by `SupportChecker.implied_verdict` and the support model's feature;
-`negates`, of a parsed sentence, by conflicting reports), and whether a follow-up leans on the
-turn before (`refers_back`). Questions themselves are read by `rag.reading.question`, dates by
-dateparser (`rag.reading.recency`).
+Enters: a question, a claim or a sentence. Leaves: its parse (`parser`), the word lists the
+question's reading uses (`rag.reading.question`, `clauses`, `sources`, `recency`), what a claim
+gives of the kind a question asks for (`rag.answering.citations.SupportChecker.gives_answer`),
+its polarity (`negations`, read by `SupportChecker.implied_verdict` and the support model's
+feature; `negates`, of a parsed sentence, by conflicting reports), and whether a follow-up leans
+on the turn before (`refers_back`). Dates are resolved by dateparser (`rag.reading.recency`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import re
 from collections.abc import Collection
 from functools import cache, lru_cache
 
+from dateparser.data.date_translation_data import en as _ENGLISH_DATES
 from spacy.lang.en.lex_attrs import like_num
 
 from rag.text import content_stems, words
 
-# Word lists that stay: closed classes of English that spaCy parses but does not tell apart.
+# The English words this project reads by hand, all here: closed classes that spaCy parses but
+# does not tell apart (its morphology marks articles, demonstratives and personal pronouns, and
+# `Polarity=Neg` on "not" only); the calendar's words come from dateparser's English data.
 # Words that turn a statement round: "has not responded", "failed to identify", "denied"
 # (spaCy's `neg` arc marks "not" and "never", not "without", "none" or "denied").
 NEGATORS = frozenset(
@@ -31,11 +35,36 @@ NEGATORS = frozenset(
 # The articles, which SQuAD's normalisation of answers drops (spaCy marks them PronType=Art, but
 # only in a parse).
 ARTICLES = frozenset(["a", "an", "the"])
+VERDICTS = ("yes", "no")  # the words a yes/no answer opens with
+# Nouns for a piece a source wrote: "the article from X", "a report by X" name X as a source.
+DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
+# Nouns for news in general, which a time or "latest" dates: "news this week", "the latest
+# headlines" (wider than a piece a source wrote: "news", "updates").
+NEWS_NOUNS = frozenset(
+    ("news", "report", "reports", "article", "articles", "story", "stories", "coverage")
+    + ("update", "updates", "headline", "headlines", "piece", "pieces", "post", "posts")
+)
+NEWEST = frozenset({"latest", "newest"})  # the newest of something
+PERSONAL_WH = frozenset(["who", "whom", "whose"])  # the wh-pronouns that stand for persons
+# The prepositions that open a window at a date, and those that close it.
+SINCE = ("since", "after", "from")
+UNTIL = ("before", "until", "till")
+ORDER_MARKS = ("before", "after")  # the subordinators of temporal order between two clauses
+# The names of the months and the days of the week, as dateparser's English data spells them.
+_CALENDAR = list(_ENGLISH_DATES.info)
+MONTHS = tuple(_CALENDAR[_CALENDAR.index("january") : _CALENDAR.index("december") + 1])
+WEEKDAYS = tuple(_CALENDAR[_CALENDAR.index("monday") : _CALENDAR.index("sunday") + 1])
+# Words that anchor a time to the moment of asking; without one ("in March", "50 years") a
+# time is part of what the news says, not when it was published. dateparser reads them but does
+# not say which anchor to now ("last" does, "50 years" does not); "past" and "previous" it lacks.
+DEICTIC = frozenset(
+    ("yesterday", "today", "tonight", "this", "last", "past", "previous", "ago") + WEEKDAYS
+)
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _TIME_LABELS = frozenset(["DATE", "TIME"])
 _ARGUMENTS = frozenset(["nsubj", "nsubjpass", "dobj"])  # a subject or an object
 # The "Yes" or "No" an answer opens with, as a model writes it.
-_VERDICT = re.compile(r"(yes|no)\b[,.;:!]?\s*", re.I)
+_VERDICT = re.compile(rf"({'|'.join(VERDICTS)})\b[,.;:!]?\s*", re.I)
 # Connectives that give a cause or a purpose: spaCy parses them but does not tell them apart.
 _REASON = re.compile(
     r"\b(because|since|due to|owing to|as a result|in order to|so that|so as to|after|following"

@@ -32,7 +32,6 @@ from typing import Any
 
 from rag.reading.clauses import (
     FINITE,
-    ORDER_MARKS,
     Part,
     by_source,
     claim_text,
@@ -40,7 +39,7 @@ from rag.reading.clauses import (
     compared,
     joined,
 )
-from rag.reading.english import parser
+from rag.reading.english import ORDER_MARKS, PERSONAL_WH, parser
 from rag.reading.recency import Window, date_window, recency
 from rag.reading.sources import outlet_mentions, unknown_sources
 
@@ -48,7 +47,6 @@ YESNO, NAME, TIME, COUNT, REASON, OTHER = "yes/no", "name", "time", "count", "re
 CHOICE = "choice"  # an alternative question: which of the predicates it offers holds
 _WH_PRONOUNS = frozenset(["WP", "WDT", "WP$"])  # who, what, which, whose
 _WH = _WH_PRONOUNS | {"WRB"}  # and when, where, why, how
-_PERSONAL_WH = frozenset(["who", "whom", "whose"])  # the wh-pronouns that stand for persons
 _SUBJECTS = frozenset(["nsubj", "nsubjpass", "expl", "csubj"])
 # What a predicate hangs from: the main verb, a clause it takes, or a copula's complement.
 _PREDICATES = frozenset(["ROOT", "ccomp", "xcomp", "acomp", "attr", "oprd"])
@@ -241,11 +239,11 @@ def _asked_clause(wh) -> str:  # type: ignore[no-untyped-def]
 def _asks_person(wh) -> bool:  # type: ignore[no-untyped-def]
     """The name asked for is a person's: English asks for a person with "who" ("Who is ...?",
     "Whose ...?") and relates a clause to a person with it ("Which executive, who ..., ...?")."""
-    if wh.lower_ in _PERSONAL_WH:
+    if wh.lower_ in PERSONAL_WH:
         return True
     noun = wh.head if wh.dep_ == "det" else None
     return noun is not None and any(
-        child.dep_ == "relcl" and child.left_edge.lower_ in _PERSONAL_WH for child in noun.children
+        child.dep_ == "relcl" and child.left_edge.lower_ in PERSONAL_WH for child in noun.children
     )
 
 

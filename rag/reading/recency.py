@@ -22,29 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dateparser.data.date_translation_data import en as _ENGLISH_DATES
+from rag.reading.english import DEICTIC, MONTHS, NEWEST, NEWS_NOUNS, SINCE, UNTIL
 
-# The English words for a piece of news, and for the newest of something.
-NEWS_NOUNS = frozenset(
-    ("news", "report", "reports", "article", "articles", "story", "stories", "coverage")
-    + ("update", "updates", "headline", "headlines", "piece", "pieces", "post", "posts")
-)
-NEWEST = frozenset({"latest", "newest"})
-# The prepositions that open a window at a date, and those that close it.
-SINCE = ("since", "after", "from")
-UNTIL = ("before", "until", "till")
 BOUNDING = SINCE + UNTIL
 DATE_SLACK = timedelta(days=1)  # a dated report may carry the day before or after (time zones)
-# The names of the months and the days of the week, as dateparser's English data spells them.
-_CALENDAR = list(_ENGLISH_DATES.info)
-MONTHS = tuple(_CALENDAR[_CALENDAR.index("january") : _CALENDAR.index("december") + 1])
-WEEKDAYS = tuple(_CALENDAR[_CALENDAR.index("monday") : _CALENDAR.index("sunday") + 1])
-# Words that anchor a time to the moment of asking; without one ("in March", "50 years") a
-# time is part of what the news says, not when it was published. dateparser reads them but does
-# not say which anchor to now ("last" does, "50 years" does not); "past" and "previous" it lacks.
-DEICTIC = frozenset(
-    ("yesterday", "today", "tonight", "this", "last", "past", "previous", "ago") + WEEKDAYS
-)
 _MONTH = "|".join(m[:3] for m in MONTHS)  # "jan", ... as the months open
 # A day of a month, with or without its year, or an ISO date: the shapes dateparser is given.
 DATE_SHAPE = re.compile(

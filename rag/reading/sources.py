@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-# Nouns for a piece of news: "the article from X", "a report by X" name X as a source.
-DOCUMENT_NOUNS = frozenset(["article", "report", "story", "piece", "review", "coverage", "post"])
+from rag.reading.english import DOCUMENT_NOUNS
+
 _TAGLINE = re.compile(r"\s+(?:\||-|–|—|:)\s+")
 
 
