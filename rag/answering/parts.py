@@ -204,7 +204,7 @@ def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
         return None
     if any(f.status == NOT_SUPPORTED for f in findings):
         return "No"
-    if reading.relation in ("before", "after") and len(findings) == 2:
+    if reading.relation is not None and len(findings) == 2:  # "before" or "after"
         first, second = (f.sentence.published_at if f.sentence else None for f in findings)
         if first is None or second is None or first == second:
             return None
