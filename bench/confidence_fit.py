@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
 
 from eval.calibration import HIGH, ece  # noqa: E402
+from rag.answering.confidence import MODEL  # noqa: E402
 
 NAME = "confidence_fit"
 
@@ -240,8 +241,7 @@ def main() -> None:
         "n": len(x),
     }
     if args.write:
-        path = C.ROOT / "rag" / "confidence_model.json"
-        path.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        MODEL.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     C.write_results(NAME, markdown, {"cv_ece": cv, "model": model})
 
 

@@ -38,12 +38,11 @@ from _common import DATA, cpu_model, load_average, write_results  # noqa: E402
 from eval.metrics import same_sentence  # noqa: E402
 from rag.answering.parts import (  # noqa: E402
     MISSING,
-    NOT_SUPPORTED,
-    SUPPORTED,
     Finding,
     candidates_of,
     decides,
     gather,
+    judged,
     verdict,
 )
 from rag.answering.support import FEATURES, MODEL_PATH, SupportModel, features  # noqa: E402
@@ -179,7 +178,8 @@ def verdicts(model: SupportModel, items, threshold: float) -> dict:  # type: ign
                 continue
             scores = model.scores(rows)
             best = int(np.argmax(scores))
-            status = SUPPORTED if scores[best] >= threshold else NOT_SUPPORTED
+            claim, sentence = evidence.part.text, candidates[best].sentence.text
+            status = judged(float(scores[best]), threshold, claim, sentence)
             findings.append(Finding(evidence.part, status, candidates[best], float(scores[best])))
         said = verdict(item["reading"], findings)
         total[item["gold"]] += 1

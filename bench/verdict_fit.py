@@ -36,6 +36,7 @@ import _common as C  # noqa: E402
 from confidence_fit import held_out_ece  # noqa: E402
 
 from eval.calibration import HIGH, ece  # noqa: E402
+from rag.answering.confidence import VERDICTS as VERDICTS_PATH  # noqa: E402
 
 NAME = "verdict_fit"
 VERDICTS = ("Yes", "No")
@@ -159,8 +160,7 @@ def main() -> None:
     }
     model["fitted_on"] = "MultiHop-RAG dev split (bench/verdict_fit.py)"  # type: ignore[assignment]
     if args.write:
-        path = C.ROOT / "rag" / "verdict_model.json"
-        path.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+        VERDICTS_PATH.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     C.write_results(NAME, markdown, {"cv_ece": cv, "model": model})
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rag.answering.parts import denied
 from rag.answering.support import default_model
 from rag.desk import Desk
 
@@ -68,6 +69,23 @@ def test_a_claim_its_outlet_does_not_make_is_answered_no_with_what_it_says(desk:
     assert f"does not say so ({part['asks']}); the closest it comes:" in part["finding"]
     assert 0 <= part["score"] < default_model().threshold
     assert answer.confidence is not None and 0 < answer.confidence < 1
+
+
+def test_a_denial_the_closest_sentence_does_not_make_is_answered_no(desk: Desk) -> None:
+    """The sentence closest to a claim that something did not happen says that it did: it
+    states what the claim denies, however near its words are."""
+    _, answer = ask(
+        desk,
+        "Does the Engadget article report that the Steam Deck OLED does not go on sale on "
+        "November 16th?",
+    )
+    assert answer.text.startswith("No.") and not answer.abstained
+    (part,) = answer.parts
+    assert part["status"] == "not supported"
+    assert "November 16" in part["finding"]  # what the outlet says instead, cited
+    assert denied("it does not go on sale", "It goes on sale on November 16th.")
+    assert not denied("it does not go on sale", "It will not be sold before 2024.")
+    assert not denied("it goes on sale", "It goes on sale on November 16th.")
 
 
 def test_before_and_after_are_decided_by_publication_dates(desk: Desk) -> None:

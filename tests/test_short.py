@@ -16,6 +16,7 @@ from rag.answering.names import (
     CHOICE_CAP,
     choices,
     corroborated,
+    fullest,
     locate,
     names_it,
     repeats,
@@ -488,6 +489,40 @@ def test_another_writing_of_the_same_name_is_no_rival() -> None:
     ]
     assert corroborated("Federal Reserve", "Which bank held rates?", articles(bank)) is None
     # Without the shortening read as the same name, "Fed" (two articles) would replace it.
+
+
+def test_a_later_mentions_shortening_is_shown_as_the_articles_write_the_name_whole() -> None:
+    read = articles(
+        [
+            ("a", "Fed officials were forced to hike interest rates."),
+            ("b", "Investors hope the Federal Reserve is done with its hikes."),
+            ("c", "Sam Bankman-Fried denied the charges, and Bankman-Fried's lawyers agreed."),
+            ("d", "Google Search ranks local results by relevance, OpenAI’s GPT-4 too."),
+            ("e", "Travis Kelce caught two passes; Jason Kelce blocked."),
+        ]
+    )
+    assert fullest("Fed", read) == "Federal Reserve"
+    assert fullest("Bankman-Fried", read) == "Sam Bankman-Fried"
+    assert fullest("SBF", read) == "Sam Bankman-Fried"
+    assert fullest("Google", read) is None  # "Google Search" is another thing
+    assert fullest("OpenAI", read) is None
+    assert fullest("Kelce", read) is None  # two people of that name, each named once
+    assert fullest("Federal Reserve", read) is None  # written whole already
+
+
+def test_a_short_reply_read_in_a_shortening_is_answered_with_the_whole_name(
+    corpus_desk: Desk,
+) -> None:
+    """Through the pipeline, on the real corpus: the reply "Fed" is shown as "Federal Reserve",
+    cited where an article writes it so."""
+    retriever = corpus_desk.retriever("corpus")
+    answerer = Answerer(retriever, ScriptedReply("Fed", [-0.1]), corpus_desk.settings)
+    answer = answerer.answer(
+        "Which institution was forced to hike interest rates aggressively as home prices boomed?"
+    )
+    shown = answer.text.split(" [")[0]
+    assert not answer.abstained and shown in ("Federal Reserve", "the Federal Reserve")
+    assert "Federal Reserve" in answer.citations[0].text
 
 
 def test_a_name_is_cited_from_each_article_that_names_it() -> None:

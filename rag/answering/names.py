@@ -232,6 +232,50 @@ def corroborated(
     return max((text for text in names if _key(text) == _key(best)), key=len)  # its fullest form
 
 
+def fullest(name: str, read: Sequence[ContextSentence]) -> str | None:
+    """The name as the articles read write it whole, where `name` is a later mention's
+    shortening of it: news names someone or something in full first and shortens it after
+    ("Altman", "the Fed", "SBF"), and the answer is shown as the first mention writes it ("Sam
+    Altman", "Federal Reserve", "Sam Bankman-Fried"). A whole word of a longer name other than
+    its last is no shortening of it ("Google" of "Google Search", "OpenAI" of "OpenAI’s GPT-4":
+    other things). None: `name` is written whole already, nothing read writes it
+    longer, or the shortening stands for more than one name ("Kelce": Travis or Jason), of
+    which the one named most often is not named more than the others."""
+    if len(name.split()) != 1:
+        return None
+    counts: Counter[str] = Counter()
+    for doc in parser().pipe(dict.fromkeys(item.sentence.text for item in read)):
+        for entity in doc.ents:
+            words = [t for t in entity if t.tag_ != "POS"]
+            if entity.label_ in _NOT_NAMES or not words:
+                continue
+            text = _without_article(doc.text[entity.start_char : words[-1].idx + len(words[-1])])
+            if len(text) > len(name) and _same_name(name, text) and not _leads(name, text):
+                counts[text] += 1
+    if not counts:
+        return None
+    # Two writings one of which holds the other are one name ("Federal Reserve Board",
+    # "Federal Reserve"); two that do not are two people or things.
+    names = sorted(counts, key=lambda text: (-counts[text], -len(text)))
+    best = names[0]
+    rivals = [text for text in names[1:] if not _writes(text, best) and not _writes(best, text)]
+    if rivals and counts[rivals[0]] >= counts[best]:
+        return None
+    return best
+
+
+def _writes(one: str, other: str) -> bool:
+    """`one` holds `other`'s words in a row ("Federal Reserve Board", "Federal Reserve")."""
+    return _find(answer_words(other), one) is not None
+
+
+def _leads(short: str, full: str) -> bool:
+    """`short`'s words stand whole in `full` but not at its end ("Google" in "Google Search",
+    "OpenAI" in "OpenAI’s GPT-4")."""
+    want, words = answer_words(short), [w for w, _, _ in _words(full)]
+    return any(words[i : i + len(want)] == want for i in range(len(words) - len(want)))
+
+
 def _naming(name: str, texts: dict[str, str]) -> int:
     """How many of the articles name it (its words, or a shortening of a name of several)."""
     return sum(names_it(name, text) for text in texts.values())

@@ -9,7 +9,9 @@ the verdict is composed from the findings in code:
 
 * every part supported -> "Yes", citing each part's sentence;
 * a part whose outlet's articles are there but state nothing that supports it -> "No", citing
-  the closest they come (what the outlet says instead);
+  the closest they come (what the outlet says instead); a claim that something is not so
+  whose closest sentence negates nothing is not supported either: that sentence states what
+  the claim denies (`denied`);
 * "A ... before/after B ...": both parts supported, then the publication dates decide.
 
 A part that names several reports (two outlets in one clause, "the Fortune article ... another
@@ -41,6 +43,7 @@ from rag.answering.support import SupportModel, default_model, features
 from rag.config import Settings
 from rag.generators.base import Generator
 from rag.reading.clauses import MIN_CLAIM_WORDS
+from rag.reading.english import negations
 from rag.reading.question import YESNO, Part, Reading, read_question
 from rag.retrieval.retrieve import Retriever, check_question
 from rag.types import Filters, Hit, iso_date
@@ -163,7 +166,7 @@ def find(
     )
     scores = model.scores(rows)
     best = int(np.argmax(scores))  # the first of equals, as a stable sort would give
-    status = SUPPORTED if scores[best] >= model.threshold else NOT_SUPPORTED
+    status = judged(float(scores[best]), model.threshold, claim, candidates[best].sentence.text)
     beside = [
         (candidates[i], bool(scores[i] >= model.threshold))
         for i in _further(
@@ -171,6 +174,20 @@ def find(
         )
     ]
     return Finding(evidence.part, status, candidates[best], float(scores[best]), tuple(beside))
+
+
+def judged(score: float, threshold: float, claim: str, sentence: str) -> str:
+    """A part's status from its closest sentence: supported when the support model's score
+    reaches the threshold and the sentence does not state what the claim denies."""
+    return SUPPORTED if score >= threshold and not denied(claim, sentence) else NOT_SUPPORTED
+
+
+def denied(claim: str, sentence: str) -> bool:
+    """The claim says something is not so, and the sentence negates nothing: what the
+    sentence states is what the claim denies ("... do not offer the best value" against
+    "they offer some of the best value"), and only a sentence that negates too can state a
+    denial."""
+    return negations(claim) > 0 and negations(sentence) == 0
 
 
 def _further(

@@ -21,8 +21,9 @@ A reply that runs into its length cap (`SHORT_CHARS` characters or `SHORT_MAX_TO
 is a statement cut mid-phrase, not a name: the sentence it stands in is shown whole.
 
 A name the articles found share more than the reply takes its place
-(`rag.answering.names.corroborated`), and the answer is cited from each article read that names it
-(`rag.answering.names.witnesses`).
+(`rag.answering.names.corroborated`); a name read where a later mention shortens it ("the Fed",
+"Altman") is shown as the articles write it whole (`rag.answering.names.fullest`); and the answer
+is cited from each article read that names it (`rag.answering.names.witnesses`).
 
 A question that offers a choice between outlets ("Between the TechCrunch report and The Verge
 report ..., which news source reported ...?") is answered by the articles rather than the
@@ -50,6 +51,7 @@ from rag.answering.names import (
     Located,
     choices,
     corroborated,
+    fullest,
     locate,
     names_it,
     repeats,
@@ -145,6 +147,8 @@ class ShortAnswerer(Stage):
                     chance, confidence = None, support
             elif not chosen and run.kind == NAME and self.settings.corroborate_names:
                 located, chance = self._corroborate(run, request, located, chance, context, found)
+            if run.kind == NAME and (full := fullest(located.text, [*context, *found])):
+                located = locate(full, context) or locate(full, found) or located
             naming = witnesses(located, run.standalone, [*context, *found])
             run.timings["naming_articles"] = len(naming)
             if run.timings.get("corroborated"):
