@@ -134,7 +134,7 @@ class PartOut(BaseModel):
     asks: str  # what the question asks of it
     finding: str | None  # what its evidence says, attributed ("The Verge (2023-11-07): ...")
     citations: list[int]
-    status: str  # supported, not supported, not cited, missing
+    status: str  # supported, not supported, contradicted, not cited, missing
     score: float | None = None  # the support model's score of its sentence (rag.answering.support)
 
 

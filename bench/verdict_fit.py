@@ -4,15 +4,17 @@ A yes/no question about what named outlets report is answered part by part
 (`rag/answering/parts.py`): each part's finding carries the support model's score of its sentence,
 and the verdict is composed in code. Its confidence is the probability that the verdict is right
 given the lowest of those scores (the weakest part a "Yes" stands on; for a "No", the part found
-unsupported).
+unsupported). A "No" because a part is contradicted (its closest sentence states what the claim
+denies) is a population of its own.
 
 Reads two `newsdesk eval run` outputs (results.jsonl) over the MultiHop-RAG dev and test
 splits (any backend: the verdicts are composed in code, the same with `extractive` as with a
 model, which only the other answers' figures need): each shown verdict (`mode` "parts", not
-abstained) and the eval harness's `correct`. On dev only, for "Yes" and "No" apart, Platt
+abstained) and the eval harness's `correct`. On dev only, for each population apart, Platt
 scaling (a logistic curve on the score) and the share right (one confidence for every
-verdict of that kind) are compared by 5-fold cross-validated expected calibration error (10
-equal-width bins); the better one is fitted on all of dev and written to
+verdict of that kind, (right + 1) / (shown + 2)) are compared by 5-fold cross-validated
+expected calibration error (10 equal-width bins); the better one (on a tie, the share) is
+fitted on all of dev and written to
 rag/answering/verdict_model.json as knots (lowest score -> share right). On test nothing is
 chosen: it is scored with what dev fitted. Figures: ECE, accuracy and count of the verdicts at
 confidence >= 0.8, and, with the short answers' confidence as each row of the runs carries
@@ -36,10 +38,13 @@ import _common as C  # noqa: E402
 from confidence_fit import held_out_ece  # noqa: E402
 
 from eval.calibration import HIGH, ece  # noqa: E402
+from rag.answering.confidence import CONTRADICTED  # noqa: E402
 from rag.answering.confidence import VERDICTS as VERDICTS_PATH  # noqa: E402
 
 NAME = "verdict_fit"
-VERDICTS = ("Yes", "No")
+# The populations fitted apart: "Yes", "No" from a part not supported, and "No" from a part
+# contradicted (its closest sentence states what the claim denies).
+VERDICTS = ("Yes", "No", CONTRADICTED)
 GRID = np.linspace(0, 1, 41)
 
 
@@ -48,14 +53,17 @@ def load(run: Path) -> list[dict[str, Any]]:
 
 
 def verdict(row: dict[str, Any]) -> str | None:
-    """ "Yes" or "No" for a shown verdict composed from scored parts; None for anything else."""
+    """The population of a shown verdict composed from scored parts ("Yes", "No", or
+    `CONTRADICTED`); None for anything else."""
     prediction = row["prediction"]
     if prediction.get("mode") != "parts" or prediction["abstained"]:
         return None
-    scores = [p.get("score") for p in prediction.get("parts") or []]
-    if not scores or any(s is None for s in scores):
+    parts = prediction.get("parts") or []
+    if not parts or any(p.get("score") is None for p in parts):
         return None
     said = prediction["text"].split(".", 1)[0].strip()
+    if said == "No" and any(p.get("status") == "contradicted" for p in parts):
+        return CONTRADICTED
     return said if said in VERDICTS else None
 
 
@@ -71,9 +79,10 @@ def examples(rows: list[dict[str, Any]], said: str) -> tuple[np.ndarray, np.ndar
 
 
 def fit(kind: str, x: np.ndarray, y: np.ndarray) -> list[float]:
-    """The share right at each score of GRID."""
+    """The share right at each score of GRID: Platt scaling, or one share for every score,
+    (right + 1) / (shown + 2) as some populations are small."""
     if kind == "share" or len(set(y.tolist())) < 2:
-        return [float(y.mean()) if len(y) else 0.5] * len(GRID)
+        return [float((y.sum() + 1) / (len(y) + 2))] * len(GRID)
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression().fit(x.reshape(-1, 1), y)
@@ -129,7 +138,9 @@ def main() -> None:
     knots, chosen, cv = {}, {}, {}
     for said in VERDICTS:
         x, y = examples(dev, said)
-        cv[said] = {kind: cross_validated_ece(kind, x, y) for kind in ("platt", "share")}
+        cv[said] = {
+            kind: cross_validated_ece(kind, x, y) for kind in ("share", "platt")
+        }  # on a tie, the simpler
         chosen[said] = min(cv[said], key=lambda kind: cv[said][kind] or 1.0)
         knots[said] = fit(chosen[said], x, y)
     reports = [report(label, rows, knots) for label, rows in (("dev", dev), ("test", test))]
@@ -139,6 +150,8 @@ def main() -> None:
             f"# Verdicts' confidence ({NAME}.py)",
             "",
             f"- Runs: dev `{args.dev}`, test `{args.test}`",
+            f'- "{CONTRADICTED}": a "No" because a part is contradicted (its closest sentence'
+            ' states what the claim denies); "No": any other',
             *(
                 f'- "{said}": 5-fold cross-validated ECE on dev: Platt {cv[said]["platt"]}, '
                 f"share right {cv[said]['share']} -> **{chosen[said]}**, fitted on all of dev"

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         "1.5B it answered 3 of 15 unanswerable dev questions for 1 name more "
         "(docs/eval/README.md).",
     )
+    choose_repeats: bool = Field(
+        False,
+        description="A short reply that only repeats the question (one of its own names) is "
+        "asked again as a choice among the names the sentences hold (see choose_unlocated); "
+        "a reply that stands nowhere still abstains unless choose_unlocated is on.",
+    )
     short_cited_articles: int = Field(
         4,
         ge=1,

@@ -81,11 +81,17 @@ def test_a_denial_the_closest_sentence_does_not_make_is_answered_no(desk: Desk) 
     )
     assert answer.text.startswith("No.") and not answer.abstained
     (part,) = answer.parts
-    assert part["status"] == "not supported"
+    assert part["status"] == "contradicted" and part["citations"]
+    assert part["finding"].startswith("Engadget (2023-11-09) says otherwise (")
     assert "November 16" in part["finding"]  # what the outlet says instead, cited
+    assert part["score"] >= default_model().threshold  # as near the claim as support is
+    assert answer.confidence is not None and 0 < answer.confidence < 1
     assert denied("it does not go on sale", "It goes on sale on November 16th.")
+    assert denied("no change in the club's ranking", "The club moved up to ninth.")
     assert not denied("it does not go on sale", "It will not be sold before 2024.")
     assert not denied("it goes on sale", "It goes on sale on November 16th.")
+    # a negation inside a modifier qualifies the claim; it denies nothing
+    assert not denied("projects run without naming anyone", "The projects ran all year.")
 
 
 def test_before_and_after_are_decided_by_publication_dates(desk: Desk) -> None:

@@ -281,6 +281,24 @@ def test_a_choice_of_not_stated_abstains_and_no_choice_is_asked_by_default(
     assert len(model.requests) == 1 and answer.abstained
 
 
+def test_only_a_reply_that_repeats_the_question_is_asked_again_with_choose_repeats(
+    seed_desk: Desk,
+) -> None:
+    """A reply naming one of the question's own names found the story but named the wrong one
+    of its names; a reply that stands nowhere read is no sign the answer is there."""
+    on = seed_desk.settings.model_copy(update={"choose_repeats": True, **ONE_READING})
+    model = ChoosingReply("Russia", "Mikhail Galuzin", [-0.2])
+    answer = Answerer(seed_desk.retriever(), model, on).answer(
+        "Who did Russia invite to Moscow for peace talks?"
+    )
+    assert len(model.requests) == 2 and answer.text.startswith("Mikhail Galuzin [1]")
+    model = ChoosingReply("Sergei Lavrov", "Mikhail Galuzin", [-0.1])
+    answer = Answerer(seed_desk.retriever(), model, on).answer(
+        "Which Russian official said Moscow is ready for dialogue?"
+    )
+    assert len(model.requests) == 1 and answer.abstained and answer.timings["unlocated"] == 1
+
+
 def test_the_choices_are_the_names_of_the_kind_asked_for() -> None:
     read = articles(
         [
@@ -499,6 +517,7 @@ def test_a_later_mentions_shortening_is_shown_as_the_articles_write_the_name_who
             ("c", "Sam Bankman-Fried denied the charges, and Bankman-Fried's lawyers agreed."),
             ("d", "Google Search ranks local results by relevance, OpenAI’s GPT-4 too."),
             ("e", "Travis Kelce caught two passes; Jason Kelce blocked."),
+            ("f", "Israel said the Israeli Defense Forces struck, an Israeli official said."),
         ]
     )
     assert fullest("Fed", read) == "Federal Reserve"
@@ -508,6 +527,7 @@ def test_a_later_mentions_shortening_is_shown_as_the_articles_write_the_name_who
     assert fullest("OpenAI", read) is None
     assert fullest("Kelce", read) is None  # two people of that name, each named once
     assert fullest("Federal Reserve", read) is None  # written whole already
+    assert fullest("Israel", read) is None  # a country, not its army nor its people
 
 
 def test_a_short_reply_read_in_a_shortening_is_answered_with_the_whole_name(

@@ -717,6 +717,17 @@ def test_parts_show_each_outlets_finding_with_its_citation(
     )
     assert statuses == ["supported", "missing"]
 
+    # A denial its outlet's closest sentence does not make: that outlet says otherwise.
+    answer = ask(
+        page,
+        "Does the article from Space Notes 𝕏 report that the Ariane 6 rocket did not lift off "
+        "from Kourou?",
+    )
+    assert answer.locator(".a-text").text_content().startswith("No.")
+    row = answer.locator(".parts .part")
+    assert row.get_attribute("data-status") == "contradicted"
+    assert row.locator(".part-head").inner_text() == "Space Notes 𝕏 · Says otherwise"
+
 
 def test_demo_page_embeds_the_widget(page: Any, servers: dict[str, str]) -> None:
     page.goto(f"{servers['app']}/")

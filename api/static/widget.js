@@ -545,6 +545,7 @@
   var PART_STATUS = {
     supported: "Supports it",
     "not supported": "Does not say so",
+    contradicted: "Says otherwise",
     missing: "Nothing found",
     "not cited": "Not cited in the answer",
   };

@@ -25,6 +25,7 @@ import numpy as np
 
 MODEL = Path(__file__).with_name("confidence_model.json")
 VERDICTS = Path(__file__).with_name("verdict_model.json")
+CONTRADICTED = "No, contradicted"  # the verdict model's entry for a "No" a contradicted part gives
 
 
 @cache
@@ -62,11 +63,17 @@ def _verdicts() -> dict:
     return json.loads(VERDICTS.read_text(encoding="utf-8")) if VERDICTS.exists() else {}
 
 
-def verdict_confidence(said: str, scores: Sequence[float]) -> float | None:
+def verdict_confidence(
+    said: str, scores: Sequence[float], contradicted: bool = False
+) -> float | None:
     """The chance that a verdict composed from the parts' findings (`rag.answering.parts`) is right,
     given the lowest support score among them: the weakest part a "Yes" stands on, or the
-    part a "No" finds unsupported. None: no calibration fitted for this verdict."""
-    fit = _verdicts().get(said)
+    part a "No" finds unsupported. A "No" because a part is contradicted (its closest sentence
+    states what the claim denies) is a population of its own (`CONTRADICTED`), fitted apart.
+    None: no calibration fitted for this verdict."""
+    fits = _verdicts()
+    fit = fits.get(CONTRADICTED) if said == "No" and contradicted else None
+    fit = fit or fits.get(said)
     if fit is None or not scores:
         return None
     return round(float(np.interp(min(scores), fit["x"], fit["y"])), 3)

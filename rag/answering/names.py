@@ -236,7 +236,8 @@ def fullest(name: str, read: Sequence[ContextSentence]) -> str | None:
     """The name as the articles read write it whole, where `name` is a later mention's
     shortening of it: news names someone or something in full first and shortens it after
     ("Altman", "the Fed", "SBF"), and the answer is shown as the first mention writes it ("Sam
-    Altman", "Federal Reserve", "Sam Bankman-Fried"). A whole word of a longer name other than
+    Altman", "Federal Reserve", "Sam Bankman-Fried"): a name of several words, one a word's
+    opening shortens of a kind spaCy reads the reply as. A whole word of a longer name other than
     its last is no shortening of it ("Google" of "Google Search", "OpenAI" of "OpenAI’s GPT-4":
     other things). None: `name` is written whole already, nothing read writes it
     longer, or the shortening stands for more than one name ("Kelce": Travis or Jason), of
@@ -244,14 +245,27 @@ def fullest(name: str, read: Sequence[ContextSentence]) -> str | None:
     if len(name.split()) != 1:
         return None
     counts: Counter[str] = Counter()
+    labels: dict[str, set[str]] = {}  # each name read, and the kinds spaCy reads it as
     for doc in parser().pipe(dict.fromkeys(item.sentence.text for item in read)):
         for entity in doc.ents:
             words = [t for t in entity if t.tag_ != "POS"]
             if entity.label_ in _NOT_NAMES or not words:
                 continue
             text = _without_article(doc.text[entity.start_char : words[-1].idx + len(words[-1])])
-            if len(text) > len(name) and _same_name(name, text) and not _leads(name, text):
+            labels.setdefault(text, set()).add(entity.label_)
+            if len(text.split()) > 1 and _same_name(name, text) and not _leads(name, text):
                 counts[text] += 1
+    # A word's opening shortens a name of the same kind only, where the reply is read as a
+    # name ("Israel", a place, does not shorten "Israeli Defense Forces", an organisation);
+    # a surname or initials shorten it whatever spaCy takes them for.
+    kinds = labels.get(name) or set()
+    counts = Counter(
+        {
+            text: n
+            for text, n in counts.items()
+            if _key(text) == _key(name) or name.isupper() or not kinds or kinds & labels[text]
+        }
+    )
     if not counts:
         return None
     # Two writings one of which holds the other are one name ("Federal Reserve Board",

@@ -9,9 +9,10 @@ the verdict is composed from the findings in code:
 
 * every part supported -> "Yes", citing each part's sentence;
 * a part whose outlet's articles are there but state nothing that supports it -> "No", citing
-  the closest they come (what the outlet says instead); a claim that something is not so
-  whose closest sentence negates nothing is not supported either: that sentence states what
-  the claim denies (`denied`);
+  the closest they come (what the outlet says instead);
+* a part claiming that something is not so, whose closest sentence (supporting it by the
+  support model's score) negates nothing -> "No": that sentence states what the claim
+  denies, and the part is contradicted, the outlet said to say otherwise (`denied`);
 * "A ... before/after B ...": both parts supported, then the publication dates decide.
 
 A part that names several reports (two outlets in one clause, "the Fortune article ... another
@@ -43,12 +44,13 @@ from rag.answering.support import SupportModel, default_model, features
 from rag.config import Settings
 from rag.generators.base import Generator
 from rag.reading.clauses import MIN_CLAIM_WORDS
-from rag.reading.english import negations
+from rag.reading.english import denies, negations
 from rag.reading.question import YESNO, Part, Reading, read_question
 from rag.retrieval.retrieve import Retriever, check_question
 from rag.types import Filters, Hit, iso_date
 
 SUPPORTED, NOT_SUPPORTED, MISSING = "supported", "not supported", "missing"
+CONTRADICTED = "contradicted"  # its closest sentence states what the claim denies
 
 
 @dataclass
@@ -60,7 +62,7 @@ class PartEvidence:
 @dataclass
 class Finding:
     part: Part
-    status: str  # SUPPORTED, NOT_SUPPORTED or MISSING
+    status: str  # SUPPORTED, NOT_SUPPORTED, CONTRADICTED or MISSING
     sentence: ContextSentence | None = None
     score: float = 0.0
     # the closest sentence of each further article the part names, and whether it supports it
@@ -177,17 +179,20 @@ def find(
 
 
 def judged(score: float, threshold: float, claim: str, sentence: str) -> str:
-    """A part's status from its closest sentence: supported when the support model's score
-    reaches the threshold and the sentence does not state what the claim denies."""
-    return SUPPORTED if score >= threshold and not denied(claim, sentence) else NOT_SUPPORTED
+    """A part's status from its closest sentence: below the support model's threshold, not
+    supported; at or above it, contradicted where the sentence states what the claim denies
+    (`denied`), else supported."""
+    if score < threshold:
+        return NOT_SUPPORTED
+    return CONTRADICTED if denied(claim, sentence) else SUPPORTED
 
 
 def denied(claim: str, sentence: str) -> bool:
-    """The claim says something is not so, and the sentence negates nothing: what the
-    sentence states is what the claim denies ("... do not offer the best value" against
-    "they offer some of the best value"), and only a sentence that negates too can state a
-    denial."""
-    return negations(claim) > 0 and negations(sentence) == 0
+    """The claim says that what it is about is not so (`english.denies`), and the sentence
+    negates nothing: what the sentence states is what the claim denies ("... do not offer the
+    best value" against "they offer some of the best value"), and only a sentence that
+    negates too can state a denial."""
+    return denies(claim) and negations(sentence) == 0
 
 
 def _further(
@@ -219,7 +224,7 @@ def verdict(reading: Reading, findings: Sequence[Finding]) -> str | None:
     """ "Yes", "No", or None when a part's evidence is missing or the dates cannot tell."""
     if not findings or any(f.status == MISSING for f in findings):
         return None
-    if any(f.status == NOT_SUPPORTED for f in findings):
+    if any(f.status != SUPPORTED for f in findings):  # not supported, or contradicted
         return "No"
     if reading.relation is not None and len(findings) == 2:  # "before" or "after"
         first, second = (f.sentence.published_at if f.sentence else None for f in findings)
@@ -275,6 +280,8 @@ def shown_part(finding: Finding, marks: list[int]) -> dict[str, Any]:
         text = NOTHING_FROM.format(source or "any outlet")
     elif finding.status == SUPPORTED:
         text = f"{attribution(item)}: “{item.sentence.text}”"
+    elif finding.status == CONTRADICTED:
+        text = f"{attribution(item)} says otherwise ({finding.part.text}): “{item.sentence.text}”"
     else:
         text = (
             f"{attribution(item)} does not say so ({finding.part.text}); "
@@ -394,6 +401,10 @@ class Decider(Stage):
             backend=self.generator.name,
             parts=parts,
             mode="parts",
-            confidence=verdict_confidence(said, [f.score for f in findings]),
+            confidence=verdict_confidence(
+                said,
+                [f.score for f in findings],
+                contradicted=any(f.status == CONTRADICTED for f in findings),
+            ),
         )
         yield "done", {"answer": answer}

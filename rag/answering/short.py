@@ -132,7 +132,7 @@ class ShortAnswerer(Stage):
                 confidence = calibrated(chance)
         naming: list[ContextSentence] = []  # the located sentence, then other articles naming it
         chosen = None
-        if located is None and reason != "not_stated" and self._may_choose():
+        if located is None and self._may_choose(reason):
             chosen, chosen_chance = self._choose_among(run, request, context)
             if chosen is not None:
                 located, reason = chosen, "unsure"
@@ -226,8 +226,13 @@ class ShortAnswerer(Stage):
         run.timings["chosen"] = 1
         return Located(finding.sentence, best, 0, 0), finding.score
 
-    def _may_choose(self) -> bool:
-        return self.settings.choose_unlocated and getattr(self.generator, "supports_grammar", False)
+    def _may_choose(self, reason: str) -> bool:
+        """Is a reply withheld for `reason` asked again as a choice (`_choose_among`)?"""
+        settings = self.settings
+        asked = (reason == "repeats" and settings.choose_repeats) or (
+            reason in ("repeats", "unlocated") and settings.choose_unlocated
+        )
+        return asked and getattr(self.generator, "supports_grammar", False)
 
     def _choose_among(
         self, run: Run, request: GenerationRequest, context: list[ContextSentence]

@@ -7,7 +7,8 @@ Enters: a question, a claim or a sentence. Leaves: its parse (`parser`), the wor
 question's reading uses (`rag.reading.question`, `clauses`, `sources`, `recency`), what a claim
 gives of the kind a question asks for (`rag.answering.citations.SupportChecker.gives_answer`),
 its polarity (`negations`, read by `SupportChecker.implied_verdict` and the support model's
-feature; `negates`, of a parsed sentence, by conflicting reports), and whether a follow-up leans
+feature; `negates`, of a parsed sentence, by conflicting reports; `denies`, of a part's claim,
+by `rag.answering.parts.denied`), and whether a follow-up leans
 on the turn before (`refers_back`). Dates are resolved by dateparser (`rag.reading.recency`).
 """
 
@@ -63,6 +64,7 @@ DEICTIC = frozenset(
 _YEAR = re.compile(r"(1[89]|20)\d\d")
 _TIME_LABELS = frozenset(["DATE", "TIME"])
 _ARGUMENTS = frozenset(["nsubj", "nsubjpass", "dobj"])  # a subject or an object
+_CLAIM_HEADS = _ARGUMENTS | {"ROOT", "conj", "appos"}  # and a claim's head, or one beside it
 # The "Yes" or "No" an answer opens with, as a model writes it.
 _VERDICT = re.compile(rf"({'|'.join(VERDICTS)})\b[,.;:!]?\s*", re.I)
 # Connectives that give a cause or a purpose: spaCy parses them but does not tell them apart.
@@ -122,18 +124,25 @@ def negations(text: str, negators: Collection[str] = NEGATORS) -> int:
     return sum(w in negators or w.endswith("n't") for w in words(text))
 
 
-def negates(doc, outside: Collection[int] = ()) -> bool:  # type: ignore[no-untyped-def]
+def negates(  # type: ignore[no-untyped-def]
+    doc, outside: Collection[int] = (), heads: Collection[str] = _ARGUMENTS
+) -> bool:
     """Does a parsed sentence negate what it says, its tokens at `outside` (a speaker's words)
-    left out: spaCy's `neg` arc ("did not", "never"), or a negator determining its subject or
-    object ("no one", "neither side")?"""
+    left out: spaCy's `neg` arc ("did not", "never"), or a negator determining a noun of
+    `heads` (by default its subject or object: "no one", "neither side")?"""
     return any(
         t.i not in outside
-        and (
-            t.dep_ == "neg"
-            or (t.dep_ == "det" and t.lower_ in NEGATORS and t.head.dep_ in _ARGUMENTS)
-        )
+        and (t.dep_ == "neg" or (t.dep_ == "det" and t.lower_ in NEGATORS and t.head.dep_ in heads))
         for t in doc
     )
+
+
+def denies(claim: str) -> bool:
+    """Does the claim say that what it is about is not so: spaCy's `neg` arc ("do not offer"),
+    or a negator determining a noun it stands on (its head or a conjunct or apposition of
+    it, a subject or an object: "no change in the ranking")? A negator inside a modifier
+    qualifies the claim without denying it ("projects without attributing them")."""
+    return negates(parser()(claim), heads=_CLAIM_HEADS)
 
 
 def opening_verdict(text: str) -> re.Match[str] | None:
