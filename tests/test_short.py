@@ -281,17 +281,20 @@ def test_a_choice_of_not_stated_abstains_and_no_choice_is_asked_by_default(
     assert len(model.requests) == 1 and answer.abstained
 
 
-def test_only_a_reply_that_repeats_the_question_is_asked_again_with_choose_repeats(
+def test_a_reply_that_repeats_the_question_is_asked_again_as_a_choice_by_default(
     seed_desk: Desk,
 ) -> None:
     """A reply naming one of the question's own names found the story but named the wrong one
     of its names; a reply that stands nowhere read is no sign the answer is there."""
-    on = seed_desk.settings.model_copy(update={"choose_repeats": True, **ONE_READING})
+    on = seed_desk.settings.model_copy(update=ONE_READING)  # choose_repeats is on by default
     model = ChoosingReply("Russia", "Mikhail Galuzin", [-0.2])
-    answer = Answerer(seed_desk.retriever(), model, on).answer(
-        "Who did Russia invite to Moscow for peace talks?"
-    )
+    question = "Who did Russia invite to Moscow for peace talks?"
+    answer = Answerer(seed_desk.retriever(), model, on).answer(question)
     assert len(model.requests) == 2 and answer.text.startswith("Mikhail Galuzin [1]")
+    off = on.model_copy(update={"choose_repeats": False})
+    model = ChoosingReply("Russia", "Mikhail Galuzin", [-0.2])
+    answer = Answerer(seed_desk.retriever(), model, off).answer(question)
+    assert len(model.requests) == 1 and answer.abstained and answer.timings["repeats"] == 1
     model = ChoosingReply("Sergei Lavrov", "Mikhail Galuzin", [-0.1])
     answer = Answerer(seed_desk.retriever(), model, on).answer(
         "Which Russian official said Moscow is ready for dialogue?"

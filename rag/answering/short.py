@@ -8,7 +8,9 @@ reply found in nothing read, or that only repeats the question, is not shown as 
 amounts) the sentences hold of the kind asked for listed after the question, its reply held to
 one of them or "not stated" by a grammar (`rag.answering.names.choices`); the name it chooses is
 located like any reply. It is off by default: the packaged 1.5B, made to choose, answers what the
-news does not say more often than it finds a name it missed (docs/eval/README.md).
+news does not say more often than it finds a name it missed (docs/eval/README.md). A reply that
+only repeats the question found the story but named the wrong one of its names: it is asked
+again so by default (`choose_repeats`).
 
 Most answers stand in the few sentences closest to the question, and every token of context
 costs time before the answer. With `short_first_tokens` set, the model reads those sentences
