@@ -246,7 +246,11 @@ def fullest(name: str, read: Sequence[ContextSentence]) -> str | None:
         return None
     counts: Counter[str] = Counter()
     labels: dict[str, set[str]] = {}  # each name read, and the kinds spaCy reads it as
-    for doc in parser().pipe(dict.fromkeys(item.sentence.text for item in read)):
+    # Only a sentence holding the reply's letters can write the name it shortens (initials
+    # aside): the others are not parsed.
+    key = _key(name).lower()
+    texts = dict.fromkeys(item.sentence.text for item in read)
+    for doc in parser().pipe(t for t in texts if name.isupper() or key in t.lower()):
         for entity in doc.ents:
             words = [t for t in entity if t.tag_ != "POS"]
             if entity.label_ in _NOT_NAMES or not words:
