@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rag.answering.parts import denied
+from rag.answering.parts import denied, judged
 from rag.answering.support import default_model
 from rag.desk import Desk
 
@@ -92,6 +92,11 @@ def test_a_denial_the_closest_sentence_does_not_make_is_answered_no(desk: Desk) 
     assert not denied("it goes on sale", "It goes on sale on November 16th.")
     # a negation inside a modifier qualifies the claim; it denies nothing
     assert not denied("projects run without naming anyone", "The projects ran all year.")
+    # a sentence too far from the claim to support it contradicts nothing either
+    claim, sentence = "it does not go on sale", "It goes on sale on November 16th."
+    assert judged(0.9, 0.72, claim, sentence) == "contradicted"
+    assert judged(0.5, 0.72, claim, sentence) == "not supported"
+    assert judged(0.9, 0.72, "it goes on sale", sentence) == "supported"
 
 
 def test_before_and_after_are_decided_by_publication_dates(desk: Desk) -> None:

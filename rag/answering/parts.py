@@ -168,9 +168,13 @@ def find(
     )
     scores = model.scores(rows)
     best = int(np.argmax(scores))  # the first of equals, as a stable sort would give
-    status = judged(float(scores[best]), model.threshold, claim, candidates[best].sentence.text)
+
+    def status_of(i: int) -> str:
+        return judged(float(scores[i]), model.threshold, claim, candidates[i].sentence.text)
+
+    status = status_of(best)
     beside = [
-        (candidates[i], bool(scores[i] >= model.threshold))
+        (candidates[i], status_of(i) == SUPPORTED)
         for i in _further(
             candidates, scores, best, len(evidence.part.named) - 1, evidence.part.sources
         )

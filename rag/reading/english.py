@@ -137,6 +137,7 @@ def negates(  # type: ignore[no-untyped-def]
     )
 
 
+@lru_cache(maxsize=1024)
 def denies(claim: str) -> bool:
     """Does the claim say that what it is about is not so: spaCy's `neg` arc ("do not offer"),
     or a negator determining a noun it stands on (its head or a conjunct or apposition of
