@@ -523,7 +523,7 @@ def test_a_later_mentions_shortening_is_shown_as_the_articles_write_the_name_who
             ("f", "Israel said the Israeli Defense Forces struck, an Israeli official said."),
         ]
     )
-    assert fullest("Fed", read) == "Federal Reserve"
+    assert fullest("Fed", read) == fullest("the Fed", read) == "Federal Reserve"
     assert fullest("Bankman-Fried", read) == "Sam Bankman-Fried"
     assert fullest("SBF", read) == "Sam Bankman-Fried"
     assert fullest("Google", read) is None  # "Google Search" is another thing

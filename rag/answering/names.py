@@ -242,6 +242,7 @@ def fullest(name: str, read: Sequence[ContextSentence]) -> str | None:
     other things). None: `name` is written whole already, nothing read writes it
     longer, or the shortening stands for more than one name ("Kelce": Travis or Jason), of
     which the one named most often is not named more than the others."""
+    name = _without_article(name.strip())  # "the Fed"
     if len(name.split()) != 1:
         return None
     counts: Counter[str] = Counter()
