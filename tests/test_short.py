@@ -425,7 +425,10 @@ def test_a_name_read_beside_the_answer_gives_way_to_the_one_the_articles_share()
     """The reply names the witness of one article; the person the articles found for the
     question have in common is named by three."""
     question = "Who is accused of fraud and planned a board of experts, as the news reports?"
-    assert corroborated("Wang", question, articles(TRIAL)) == "Sam Bankman-Fried"
+    read = articles(TRIAL)
+    shared = corroborated("Wang", question, read)
+    assert shared is not None and names_it("Sam Bankman-Fried", shared)
+    assert fullest(shared, read) == "Sam Bankman-Fried"  # shown as the articles write it whole
     # The answer the articles share stands; so does a name no other name outnumbers.
     assert corroborated("Sam Bankman-Fried", question, articles(TRIAL)) is None
     assert corroborated("Caroline Ellison", question, articles(TRIAL[-1:])) is None

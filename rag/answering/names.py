@@ -229,7 +229,7 @@ def corroborated(
         return None
     if outranked and standing(best)[1] < standing(reply.strip())[1]:
         return None  # named more often, but nowhere as near what the question describes
-    return max((text for text in names if _key(text) == _key(best)), key=len)  # its fullest form
+    return best
 
 
 def fullest(name: str, read: Sequence[ContextSentence]) -> str | None:
