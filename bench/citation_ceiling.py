@@ -40,7 +40,8 @@ import _common as C  # noqa: E402
 from eval.metrics import same_sentence  # noqa: E402
 from rag.answering.context import question_terms, relevance  # noqa: E402
 from rag.answering.names import Located, names_it, witnesses  # noqa: E402
-from rag.answering.parts import candidates_of, gather, merged_hits  # noqa: E402
+from rag.answering.part_search import gather, merged_hits  # noqa: E402
+from rag.answering.parts import candidates_of  # noqa: E402
 from rag.answering.support import default_model, features  # noqa: E402
 from rag.desk import Desk  # noqa: E402
 from rag.reading.english import parser  # noqa: E402

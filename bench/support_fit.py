@@ -36,12 +36,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import DATA, cpu_model, load_average, write_results  # noqa: E402
 
 from eval.metrics import same_sentence  # noqa: E402
+from rag.answering.part_search import gather  # noqa: E402
 from rag.answering.parts import (  # noqa: E402
     MISSING,
     Finding,
     candidates_of,
     decides,
-    gather,
     judged,
     verdict,
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import cast
 
 from rag.answering.answer import Answer, Answerer, prime
-from rag.answering.parts import read_search
+from rag.answering.part_search import read_search
 from rag.config import Settings
 from rag.generators.base import Generator
 from rag.ingestion.articles import load_articles
@@ -87,7 +87,8 @@ class Desk:
         index: str | None = None,
     ) -> list[Hit]:
         """The request's filters, where it gives any, decide; else the question is read for the
-        outlets and dates it names (`rag.answering.parts.read_search`), as the answer reads it."""
+        outlets and dates it names (`rag.answering.part_search.read_search`), as the answer
+        reads it."""
         if filters:
             return self.retriever(index).search(question, k, filters)
         return read_search(self.retriever(index), question, k)

@@ -45,14 +45,8 @@ from rag.answering.claims import ClaimWriter
 from rag.answering.conflicts import show_conflicts
 from rag.answering.context import ContextSentence, select_context
 from rag.answering.followup import standalone
-from rag.answering.parts import (
-    Decider,
-    candidates_of,
-    decides,
-    gather,
-    merged_hits,
-    parts_found,
-)
+from rag.answering.part_search import gather, merged_hits
+from rag.answering.parts import Decider, candidates_of, decides, parts_found
 from rag.answering.picked import SentencePicker
 from rag.answering.prompts import (
     ANSWER_SYSTEM,

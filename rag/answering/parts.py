@@ -1,8 +1,7 @@
 """Answer by parts: each part of a question gets its own evidence and its own finding.
 
-`gather` retrieves for each part of a `Reading` with a filter on the outlets and the
-publication window that part names (the window is dropped when nothing in it matches: a
-question's date may be a day off its article's). `decide` answers a yes/no question about what
+Each part's evidence is what its own search found (`rag.answering.part_search.gather`).
+`decide` answers a yes/no question about what
 named outlets report ("Does the article from X suggest that ...?"): each part's finding is the
 sentence of its outlet's articles that best supports the part's claim (`rag.answering.support`), and
 the verdict is composed from the findings in code:
@@ -38,6 +37,7 @@ import numpy as np
 from rag.answering.answer_types import Answer, AnswerSentence, Citation
 from rag.answering.confidence import verdict_confidence
 from rag.answering.context import ContextSentence, is_heading
+from rag.answering.part_search import PartEvidence
 from rag.answering.prompts import ABSTAIN_TEXT, NOTHING_FROM
 from rag.answering.stage import Event, Run, Stage
 from rag.answering.support import SupportModel, default_model, features
@@ -45,18 +45,12 @@ from rag.config import Settings
 from rag.generators.base import Generator
 from rag.reading.clauses import MIN_CLAIM_WORDS
 from rag.reading.english import denies, negations
-from rag.reading.question import YESNO, Part, Reading, read_question
-from rag.retrieval.retrieve import Retriever, check_question
-from rag.types import Filters, Hit, iso_date
+from rag.reading.question import YESNO, Part, Reading
+from rag.retrieval.retrieve import Retriever
+from rag.types import Hit, iso_date
 
 SUPPORTED, NOT_SUPPORTED, MISSING = "supported", "not supported", "missing"
 CONTRADICTED = "contradicted"  # its closest sentence states what the claim denies
-
-
-@dataclass
-class PartEvidence:
-    part: Part
-    hits: list[Hit]
 
 
 @dataclass
@@ -67,76 +61,6 @@ class Finding:
     score: float = 0.0
     # the closest sentence of each further article the part names, and whether it supports it
     beside: tuple[tuple[ContextSentence, bool], ...] = ()
-
-
-def gather(
-    retriever: Retriever, question: str, reading: Reading, k: int, each_outlet: bool = False
-) -> list[PartEvidence]:
-    """Each part's hits: a search filtered to the outlets and the window the part names.
-    `each_outlet`: a part naming several outlets searches each on its own, its hits taken in
-    turn, so the outlet that covers a story less still gives its best article. (Search reads
-    so; the answer does not: on the dev split it found more gold sentences in the top 10,
-    0.941 -> 0.950, but the embedded model then named 41 answers of 50 against 43.)"""
-    out = []
-    for part in reading.parts:
-        query = part.text if len(part.text.split()) >= MIN_CLAIM_WORDS else question
-        if part.unknown and not part.sources:
-            out.append(PartEvidence(part, []))  # an outlet the index does not hold
-            continue
-        hits = _search(
-            retriever, query, k, Filters(part.sources, part.after, part.before), each_outlet
-        )
-        if not hits and part.after is not None:
-            hits = _search(retriever, query, k, Filters(part.sources), each_outlet)
-        out.append(PartEvidence(part, hits))
-    return out
-
-
-def _search(
-    retriever: Retriever, query: str, k: int, filters: Filters, each_outlet: bool
-) -> list[Hit]:
-    if not filters:
-        return []
-    if not each_outlet or len(filters.sources) < 2:
-        return retriever.search(query, k, filters)
-    after, before = filters.published_after, filters.published_before
-    rankings = [retriever.search(query, k, Filters((s,), after, before)) for s in filters.sources]
-    return _in_turn(rankings)[:k]
-
-
-def read_search(retriever: Retriever, question: str, k: int | None = None) -> list[Hit]:
-    """Search as the answer reads the question: the outlets (and dates) each part names give
-    searches of their own (`gather`), taken in turn with the plain search's hits, so a story
-    many outlets cover still yields each named outlet's article. A question naming no outlet
-    is searched plainly."""
-    question = check_question(question)
-    k = retriever.settings.retrieve_k if k is None else k
-    hits = retriever.search(question, k)
-    reading = read_question(question, retriever.outlets())
-    if not any(p.outlets for p in reading.parts):
-        return hits
-    return merged_hits(gather(retriever, question, reading, k, each_outlet=True), hits)[:k]
-
-
-def merged_hits(evidence: Sequence[PartEvidence], hits: Sequence[Hit]) -> list[Hit]:
-    """The parts' hits, taken in turn (each part's best first), then the question's own."""
-    return _in_turn([list(e.hits) for e in evidence] + [list(hits)])
-
-
-def _in_turn(rankings: Sequence[Sequence[Hit]]) -> list[Hit]:
-    """One hit from each ranking in turn, each ranking's best first, none twice."""
-    queues = [list(r) for r in rankings]
-    seen: set[str] = set()
-    out: list[Hit] = []
-    while any(queues):
-        for queue in queues:
-            while queue:
-                hit = queue.pop(0)
-                if hit.chunk_id not in seen:
-                    seen.add(hit.chunk_id)
-                    out.append(hit)
-                    break
-    return out
 
 
 def decides(reading: Reading) -> bool:

@@ -60,7 +60,8 @@ from rag.answering.names import (
     says_nothing,
     witnesses,
 )
-from rag.answering.parts import SUPPORTED, PartEvidence, candidates_of, find
+from rag.answering.part_search import PartEvidence
+from rag.answering.parts import SUPPORTED, candidates_of, find
 from rag.answering.prompts import (
     ABSTAIN_TEXT,
     SHORT_CHARS,
