@@ -112,21 +112,31 @@ def cross_validated_ece(kind: str, x: np.ndarray, y: np.ndarray, folds: int = 5)
     return held_out_ece(lambda xs, ys, held: apply(fit(kind, xs, ys), held), x, y, folds)
 
 
-def held_out_ece(
+def held_out(
     predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     x: np.ndarray,
     y: np.ndarray,
     folds: int = 5,
-) -> float | None:
-    """ECE of predictions each made by a fit on the other folds: `predict(x_train, y_train,
-    x_held)`; folds drawn with a fixed seed, so two fits are compared on the same ones."""
+) -> np.ndarray:
+    """Predictions each made by a fit on the other folds: `predict(x_train, y_train, x_held)`;
+    folds drawn with a fixed seed, so two fits are compared on the same ones."""
     order = np.random.default_rng(0).permutation(len(x))
     predicted = np.empty(len(x))
     for f in range(folds):
         held = order[f::folds]
         train = np.setdiff1d(order, held)
         predicted[held] = predict(x[train], y[train], x[held])
-    return ece(predicted, y)
+    return predicted
+
+
+def held_out_ece(
+    predict: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    folds: int = 5,
+) -> float | None:
+    """ECE of the held-out predictions (`held_out`)."""
+    return ece(held_out(predict, x, y, folds), y)
 
 
 def threshold(rows: list[dict[str, Any]], knots: tuple[list[float], list[float]]) -> float:

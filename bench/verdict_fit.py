@@ -12,9 +12,10 @@ splits (any backend: the verdicts are composed in code, the same with `extractiv
 model, which only the other answers' figures need): each shown verdict (`mode` "parts", not
 abstained) and the eval harness's `correct`. On dev only, for each population apart, Platt
 scaling (a logistic curve on the score) and the share right (one confidence for every
-verdict of that kind, (right + 1) / (shown + 2)) are compared by 5-fold cross-validated
-expected calibration error (10 equal-width bins); the better one (on a tie, the share) is
-fitted on all of dev and written to
+verdict of that kind, (right + 1) / (shown + 2)) are compared by 5-fold cross-validated log
+loss (binned calibration error on a few dozen verdicts turns on which bin a fold's
+predictions fall in; the log loss of each held-out verdict does not); the better one (on a
+tie, the share) is fitted on all of dev and written to
 rag/answering/verdict_model.json as knots (lowest score -> share right). On test nothing is
 chosen: it is scored with what dev fitted. Figures: ECE, accuracy and count of the verdicts at
 confidence >= 0.8, and, with the short answers' confidence as each row of the runs carries
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-from confidence_fit import held_out_ece  # noqa: E402
+from confidence_fit import held_out  # noqa: E402
 
 from eval.calibration import HIGH, ece  # noqa: E402
 from rag.answering.confidence import CONTRADICTED  # noqa: E402
@@ -93,8 +95,13 @@ def apply(knots: list[float], x: np.ndarray) -> np.ndarray:
     return np.interp(x, GRID, knots)
 
 
-def cross_validated_ece(kind: str, x: np.ndarray, y: np.ndarray) -> float | None:
-    return held_out_ece(lambda xs, ys, held: apply(fit(kind, xs, ys), held), x, y)
+def cross_validated_log_loss(kind: str, x: np.ndarray, y: np.ndarray) -> float | None:
+    """Mean log loss of each verdict's confidence fitted without it (5 folds). None: no
+    verdicts."""
+    if not len(x):
+        return None
+    p = np.clip(held_out(lambda xs, ys, held: apply(fit(kind, xs, ys), held), x, y), 1e-6, 1 - 1e-6)
+    return round(float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))), 4)
 
 
 def report(label: str, rows: list[dict[str, Any]], knots: dict[str, list[float]]) -> dict:
@@ -139,9 +146,11 @@ def main() -> None:
     for said in VERDICTS:
         x, y = examples(dev, said)
         cv[said] = {
-            kind: cross_validated_ece(kind, x, y) for kind in ("share", "platt")
+            kind: cross_validated_log_loss(kind, x, y) for kind in ("share", "platt")
         }  # on a tie, the simpler
-        chosen[said] = min(cv[said], key=lambda kind: cv[said][kind] or 1.0)
+        chosen[said] = min(
+            cv[said], key=lambda kind: math.inf if cv[said][kind] is None else cv[said][kind]
+        )
         knots[said] = fit(chosen[said], x, y)
     reports = [report(label, rows, knots) for label, rows in (("dev", dev), ("test", test))]
     table = C.md_table(list(reports[0]), [list(r.values()) for r in reports])
@@ -153,7 +162,7 @@ def main() -> None:
             f'- "{CONTRADICTED}": a "No" because a part is contradicted (its closest sentence'
             ' states what the claim denies); "No": any other',
             *(
-                f'- "{said}": 5-fold cross-validated ECE on dev: Platt {cv[said]["platt"]}, '
+                f'- "{said}": 5-fold cross-validated log loss on dev: Platt {cv[said]["platt"]}, '
                 f"share right {cv[said]['share']} -> **{chosen[said]}**, fitted on all of dev"
                 for said in VERDICTS
             ),
@@ -174,7 +183,7 @@ def main() -> None:
     model["fitted_on"] = "MultiHop-RAG dev split (bench/verdict_fit.py)"  # type: ignore[assignment]
     if args.write:
         VERDICTS_PATH.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    C.write_results(NAME, markdown, {"cv_ece": cv, "model": model})
+    C.write_results(NAME, markdown, {"cv_log_loss": cv, "model": model})
 
 
 if __name__ == "__main__":
