@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common as C  # noqa: E402
-from confidence_fit import held_out  # noqa: E402
+from confidence_fit import held_out, log_loss  # noqa: E402
 
 from eval.calibration import HIGH, ece  # noqa: E402
 from rag.answering.confidence import CONTRADICTED  # noqa: E402
@@ -100,8 +100,8 @@ def cross_validated_log_loss(kind: str, x: np.ndarray, y: np.ndarray) -> float |
     verdicts."""
     if not len(x):
         return None
-    p = np.clip(held_out(lambda xs, ys, held: apply(fit(kind, xs, ys), held), x, y), 1e-6, 1 - 1e-6)
-    return round(float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))), 4)
+    predicted = held_out(lambda train, held: apply(fit(kind, x[train], y[train]), x[held]), len(x))
+    return log_loss(predicted, y)
 
 
 def report(label: str, rows: list[dict[str, Any]], knots: dict[str, list[float]]) -> dict:

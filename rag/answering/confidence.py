@@ -6,12 +6,15 @@ in `confidence_model.json` beside this module: the reply probabilities of its kn
 share of right answers each stands for (isotonic regression or Platt scaling, whichever
 cross-validates better; either way a more probable reply is never the less trusted one), and
 the confidence below which a short answer is withheld. Between knots the confidence is read
-off the line joining them.
+off the line joining them. Each story counts once in the fit (questions with one answer weigh
+as one question), so that the confidence holds for a question about any story, not for the
+story the split asks about most.
 
 A name that replaced the model's reply because more articles name it
 (`rag.answering.names.corroborated`) is another population: the model's probability for it is low by
 construction (it preferred another). Its confidence is the share of such names that were right on
-dev (with one right and one wrong added, as the counts are small), kept as `corroborated`.
+dev (each story once, with one right and one wrong added, as the counts are small), kept as
+`corroborated`.
 """
 
 from __future__ import annotations
