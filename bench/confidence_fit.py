@@ -187,9 +187,13 @@ def withheld(rows: list[dict[str, Any]], knots: Any, cut: float) -> str:
     return f"{len(out)} ({right_ones} right, {null} unanswerable)"
 
 
+def corroborated_shown(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if corroborated(r) and not r["prediction"]["abstained"]]
+
+
 def corroborated_rate(rows: list[dict[str, Any]]) -> tuple[int, int]:
     """Right and shown among the corroborated names."""
-    names = [r for r in rows if corroborated(r) and not r["prediction"]["abstained"]]
+    names = corroborated_shown(rows)
     return sum(bool(r["scores"]["correct"]) for r in names), len(names)
 
 
@@ -197,7 +201,7 @@ def corroborated_confidence(rows: list[dict[str, Any]]) -> float | None:
     """The corroborated names' share right, each story counted once (`story_weights`), with
     one right and one wrong added. None: there are none."""
     weights = story_weights(rows)
-    names = [r for r in rows if corroborated(r) and not r["prediction"]["abstained"]]
+    names = corroborated_shown(rows)
     if not names:
         return None
     right = sum(weights[r["id"]] for r in names if r["scores"]["correct"])
@@ -211,7 +215,7 @@ def report(
     confidence = apply(knots, x)
     right, n = corroborated_rate(rows)
     if named is not None and n:  # the corroborated names, at their one confidence
-        x_named = [r for r in rows if corroborated(r) and not r["prediction"]["abstained"]]
+        x_named = corroborated_shown(rows)
         confidence = np.concatenate([confidence, np.full(n, named)])
         y = np.concatenate([y, [float(bool(r["scores"]["correct"])) for r in x_named]])
     answerable = [r for r in rows if not r["gold"].get("abstain")]
